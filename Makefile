@@ -1,0 +1,44 @@
+# The README's set-up commands. Everything installs into .venv; nothing global.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# Reinstall whenever the package metadata changes.
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+
+.PHONY: run demo test bench lint format install clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## make run: install, then log a few realistic demo runs and show how to look at them
+run: install
+	$(BIN)/ragtrack demo
+
+## make test: install with test extras and run the whole suite (lint included: it is fast)
+test: install
+	$(BIN)/ruff check ragtrack tests benchmarks
+	$(BIN)/python -m pytest -q
+
+## make bench: the speed and size targets (results go to docs/benchmarks.md by hand)
+bench: install
+	$(BIN)/python benchmarks/run.py
+
+lint: install
+	$(BIN)/ruff check ragtrack tests benchmarks
+	$(BIN)/ruff format --check ragtrack tests benchmarks
+	$(BIN)/mypy
+
+format: install
+	$(BIN)/ruff format ragtrack tests benchmarks
+	$(BIN)/ruff check --fix ragtrack tests benchmarks
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info

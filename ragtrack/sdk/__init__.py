@@ -1,0 +1,1 @@
+"""The client side of ragtrack: runs, background writing and environment capture."""

@@ -1,0 +1,209 @@
+"""The read side: find runs and read what they logged."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+from collections.abc import Sequence
+from functools import cached_property
+from typing import Any
+
+from ragtrack.entities import Experiment, MetricSeries, Project, RunRecord, RunStatus
+from ragtrack.storage import Store, open_store
+
+
+class ApiRun:
+    """A stored run, as returned by :meth:`Api.run` and :meth:`Api.runs`.
+
+    Cheap fields (status, params, summary, tags) are loaded with the run;
+    metadata, histories and logs are read from the store on first use.
+    """
+
+    def __init__(self, store: Store, record: RunRecord) -> None:
+        self._store = store
+        self.record = record
+
+    def __repr__(self) -> str:
+        return f"<ApiRun {self.id} {self.name!r} {self.status.value}>"
+
+    @property
+    def id(self) -> str:
+        return self.record.id
+
+    @property
+    def name(self) -> str:
+        return self.record.name
+
+    @property
+    def project(self) -> str:
+        return self.record.project
+
+    @property
+    def experiment(self) -> str | None:
+        return self.record.experiment
+
+    @property
+    def status(self) -> RunStatus:
+        return self.record.status
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The nested config as logged."""
+        return dict(self.record.config)
+
+    config = params
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        """Last value of each metric, overridden by explicit summary values."""
+        return self.record.summary
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        return self.record.tags
+
+    @property
+    def notes(self) -> str:
+        return self.record.notes
+
+    @property
+    def error(self) -> str | None:
+        return self.record.error
+
+    @property
+    def created_at(self) -> float:
+        return self.record.created_at
+
+    @property
+    def duration(self) -> float | None:
+        return self.record.duration
+
+    @cached_property
+    def metadata(self) -> dict[str, Any]:
+        """System metadata captured at start: git, environment, hardware."""
+        return self._store.get_metadata(self.id)
+
+    def metric_keys(self) -> list[str]:
+        """Keys of every logged series, including ``system/...`` ones."""
+        return self._store.list_metric_keys(self.id)
+
+    def history(self, key: str) -> MetricSeries:
+        """Every point of one metric as numpy arrays ``steps``, ``values``, ``timestamps``.
+
+        Example:
+            >>> h = run.history("loss")  # doctest: +SKIP
+            >>> h.steps[:3], h.values[:3]  # doctest: +SKIP
+        """
+        return self._store.get_history(self.id, key)
+
+    def logs(self, stream: str | None = None) -> str:
+        """Captured console output (``stdout``, ``stderr`` or both interleaved)."""
+        return self._store.read_logs(self.id, stream)
+
+    def to_dict(self, *, metadata: bool = False) -> dict[str, Any]:
+        """A JSON-ready dict: the documented ``--json`` shape of the CLI.
+
+        Times are ISO-8601 UTC strings; non-finite numbers become the strings
+        ``"NaN"``, ``"Infinity"`` and ``"-Infinity"`` so the output is strict JSON.
+        """
+        r = self.record
+        out: dict[str, Any] = {
+            "id": r.id,
+            "name": r.name,
+            "project": r.project,
+            "experiment": r.experiment,
+            "status": r.status.value,
+            "created_at": iso_time(r.created_at),
+            "started_at": iso_time(r.started_at),
+            "ended_at": iso_time(r.ended_at),
+            "duration_s": r.duration,
+            "tags": list(r.tags),
+            "notes": r.notes,
+            "params": r.config,
+            "summary": r.summary,
+            "metrics": {
+                k: {
+                    "count": s.count,
+                    "last": s.last,
+                    "last_step": s.last_step,
+                    "min": s.min,
+                    "max": s.max,
+                }
+                for k, s in r.metrics.items()
+            },
+            "error": r.error,
+        }
+        if metadata:
+            out["metadata"] = self.metadata
+        return strict_json(out)  # type: ignore[no-any-return]
+
+
+class Api:
+    """Query runs in a store.
+
+    Args:
+        dir: embedded store directory (default ``$RAGTRACK_DIR`` or ``./.ragtrack``).
+        store: an already open store (overrides ``dir``).
+
+    Example:
+        >>> import ragtrack
+        >>> api = ragtrack.Api()  # doctest: +SKIP
+        >>> best = api.runs("rag-search", filter="params.lr < 0.01 and metrics.recall@10 > 0.5",
+        ...                 order_by="-metrics.recall@10", limit=1)  # doctest: +SKIP
+    """
+
+    def __init__(self, dir: str | os.PathLike[str] | None = None, *, store: Store | None = None):
+        self.store = store if store is not None else open_store(dir=dir)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def projects(self) -> list[Project]:
+        return self.store.list_projects()
+
+    def experiments(self, project: str) -> list[Experiment]:
+        return self.store.list_experiments(project)
+
+    def runs(
+        self,
+        project: str | None = None,
+        filter: str | None = None,
+        order_by: str | Sequence[str] | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[ApiRun]:
+        """Runs matching ``filter`` (see docs/filter.md), newest first by default.
+
+        ``order_by`` takes fields such as ``"-metrics.recall@10"`` (``-`` for
+        descending); runs without the field come last.
+        """
+        records = self.store.search_runs(project, filter, order_by, limit, offset)
+        return [ApiRun(self.store, r) for r in records]
+
+    def count_runs(self, project: str | None = None, filter: str | None = None) -> int:
+        return self.store.count_runs(project, filter)
+
+    def run(self, run_id: str) -> ApiRun:
+        """The run with this id or unique id prefix (4+ characters)."""
+        return ApiRun(self.store, self.store.get_run(self.store.resolve_run_id(run_id)))
+
+    def delete_run(self, run_id: str) -> None:
+        self.store.delete_run(self.store.resolve_run_id(run_id))
+
+
+def iso_time(ts: float | None) -> str | None:
+    if ts is None:
+        return None
+    return dt.datetime.fromtimestamp(ts, tz=dt.timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def strict_json(value: Any) -> Any:
+    """``value`` with NaN/inf floats replaced by their JSON-safe string names."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {k: strict_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [strict_json(v) for v in value]
+    return value

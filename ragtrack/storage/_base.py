@@ -1,0 +1,191 @@
+"""The Store contract: every backend (embedded SQLite, PostgreSQL, the REST client)
+implements this class and passes the same test suite (``ragtrack.testing``).
+
+Guarantees every implementation gives:
+
+* **Process and thread safety.** Several processes may write *different* runs of
+  one store at once; one process may call a store from several threads.
+* **Idempotent metric batches.** :meth:`Store.log_metrics` with a ``batch_id``
+  that was already applied to the run is a no-op, so a retried batch never
+  duplicates points.
+* **Atomic writes.** A call either applies completely or not at all; a failed
+  call leaves what was stored before intact.
+* **Crash detection.** A ``running`` run whose heartbeat is older than the
+  store's ``stale_after`` seconds is reported (and filtered) as ``crashed``.
+* **Errors.** Unknown ids raise :class:`~ragtrack.exceptions.RunNotFoundError`;
+  bad input raises :class:`~ragtrack.exceptions.InvalidArgumentError` naming the
+  field; backend failures raise :class:`~ragtrack.exceptions.StoreError`.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ragtrack.entities import Experiment, MetricSeries, Project, RunRecord, RunStatus
+
+#: Default seconds without a heartbeat after which a running run counts as crashed.
+DEFAULT_STALE_AFTER = 60.0
+
+
+class Store(abc.ABC):
+    """Abstract store of projects, experiments, runs, params, metrics and logs."""
+
+    # -- projects and experiments -------------------------------------------------
+
+    @abc.abstractmethod
+    def list_projects(self) -> list[Project]:
+        """All projects, by name, each with its number of runs."""
+
+    @abc.abstractmethod
+    def list_experiments(self, project: str) -> list[Experiment]:
+        """Experiments of ``project`` by name; raises ProjectNotFoundError."""
+
+    # -- runs ---------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def create_run(
+        self,
+        *,
+        project: str,
+        experiment: str | None = None,
+        name: str | None = None,
+        run_id: str | None = None,
+        config: Mapping[str, Any] | None = None,
+        tags: Sequence[str] = (),
+        notes: str = "",
+        status: RunStatus = RunStatus.RUNNING,
+        created_at: float | None = None,
+    ) -> RunRecord:
+        """Create a run, creating its project and experiment on first use.
+
+        ``run_id`` lets a client choose the id (for idempotent retries); creating
+        a run whose id exists raises InvalidArgumentError. A missing ``name`` gets
+        a generated, human-readable one. A ``running`` run starts now.
+        """
+
+    @abc.abstractmethod
+    def get_run(self, run_id: str) -> RunRecord:
+        """The run with exactly this id; raises RunNotFoundError."""
+
+    @abc.abstractmethod
+    def resolve_run_id(self, prefix: str) -> str:
+        """The one run id starting with ``prefix`` (at least 4 characters).
+
+        Raises RunNotFoundError when none matches and AmbiguousIdError when
+        several do.
+        """
+
+    @abc.abstractmethod
+    def update_run(
+        self,
+        run_id: str,
+        *,
+        status: RunStatus | None = None,
+        name: str | None = None,
+        notes: str | None = None,
+        ended_at: float | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Change the given fields; ``None`` leaves a field alone.
+
+        Setting a terminal status without ``ended_at`` stamps the current time.
+        """
+
+    @abc.abstractmethod
+    def heartbeat(self, run_id: str, at: float | None = None) -> None:
+        """Record that the process of a running run is alive."""
+
+    @abc.abstractmethod
+    def set_tags(self, run_id: str, add: Sequence[str] = (), remove: Sequence[str] = ()) -> None:
+        """Add, then remove tags; adding an existing tag or removing a missing one is a no-op."""
+
+    @abc.abstractmethod
+    def delete_run(self, run_id: str) -> None:
+        """Delete a run and everything logged to it; raises RunNotFoundError."""
+
+    @abc.abstractmethod
+    def search_runs(
+        self,
+        project: str | None = None,
+        filter: str | None = None,
+        order_by: str | Sequence[str] | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[RunRecord]:
+        """Runs matching the filter language (see docs/filter.md), newest first
+        unless ``order_by`` says otherwise (``-`` prefix for descending).
+
+        Raises InvalidFilterError with the offending position for a bad filter.
+        """
+
+    @abc.abstractmethod
+    def count_runs(self, project: str | None = None, filter: str | None = None) -> int:
+        """How many runs :meth:`search_runs` would return without a limit."""
+
+    # -- params, summary, metadata ------------------------------------------------
+
+    @abc.abstractmethod
+    def log_params(self, run_id: str, config: Mapping[str, Any]) -> None:
+        """Deep-merge ``config`` into the run's config; later values win.
+
+        Values must be JSON-serialisable (NaN and inf are allowed).
+        """
+
+    @abc.abstractmethod
+    def set_summary(self, run_id: str, values: Mapping[str, Any]) -> None:
+        """Set explicit summary values; they override the last logged value of a
+        key until that key is logged again."""
+
+    @abc.abstractmethod
+    def set_metadata(self, run_id: str, metadata: Mapping[str, Any]) -> None:
+        """Shallow-merge system metadata (git, environment, hardware, ...)."""
+
+    @abc.abstractmethod
+    def get_metadata(self, run_id: str) -> dict[str, Any]:
+        """The run's system metadata."""
+
+    # -- metrics ------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def log_metrics(
+        self, run_id: str, batch: Mapping[str, MetricSeries], batch_id: str | None = None
+    ) -> None:
+        """Append points to the series of each key and update their summaries.
+
+        Idempotent per ``batch_id``. Keys are validated (see
+        :func:`ragtrack.storage.validate_key`).
+        """
+
+    @abc.abstractmethod
+    def get_history(self, run_id: str, key: str) -> MetricSeries:
+        """Every point of one series, ordered by step (stable for equal steps).
+
+        An unknown key gives an empty series; an unknown run raises RunNotFoundError.
+        """
+
+    @abc.abstractmethod
+    def list_metric_keys(self, run_id: str) -> list[str]:
+        """Keys of every series logged to the run, sorted."""
+
+    # -- logs -----------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def append_logs(self, run_id: str, stream: str, text: str) -> None:
+        """Append captured console text (``stream`` is ``stdout`` or ``stderr``)."""
+
+    @abc.abstractmethod
+    def read_logs(self, run_id: str, stream: str | None = None) -> str:
+        """Captured console text in the order it was written, optionally one stream."""
+
+    # -- lifecycle ------------------------------------------------------------------
+
+    def close(self) -> None:  # noqa: B027 - optional hook, most backends need nothing
+        """Release connections; the store must not be used afterwards."""
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

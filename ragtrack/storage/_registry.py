@@ -1,0 +1,80 @@
+"""Choosing a store from a directory or URI, as the SDK, CLI and server all do."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ragtrack.exceptions import InvalidArgumentError, StoreError
+from ragtrack.storage._base import DEFAULT_STALE_AFTER, Store
+
+#: File name of the SQLite database inside an embedded store directory.
+DB_FILE = "ragtrack.db"
+
+
+def default_dir() -> Path:
+    """``$RAGTRACK_DIR`` or ``./.ragtrack``."""
+    return Path(os.environ.get("RAGTRACK_DIR") or ".ragtrack")
+
+
+def stale_after_from_env() -> float:
+    raw = os.environ.get("RAGTRACK_HEARTBEAT_TIMEOUT")
+    if not raw:
+        return DEFAULT_STALE_AFTER
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise InvalidArgumentError(
+            f"RAGTRACK_HEARTBEAT_TIMEOUT must be a positive number of seconds, got {raw!r}"
+        )
+    return value
+
+
+def open_store(dir: str | os.PathLike[str] | None = None, uri: str | None = None) -> Store:
+    """Open the store named by ``uri`` or the embedded store in ``dir``.
+
+    With neither, ``$RAGTRACK_URI`` then ``$RAGTRACK_DIR`` then ``./.ragtrack``
+    decide. A directory is created on first use.
+
+    Example:
+        >>> import tempfile
+        >>> store = open_store(dir=tempfile.mkdtemp())
+        >>> store.list_projects()
+        []
+    """
+    stale_after = stale_after_from_env()
+    if uri is None and dir is None:
+        uri = os.environ.get("RAGTRACK_URI") or None
+    if uri is not None:
+        return _open_uri(uri, stale_after)
+    path = Path(dir) if dir is not None else default_dir()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise StoreError(f"cannot create the ragtrack directory {str(path)!r}: {e}") from e
+    from ragtrack.storage.sql import SqlStore
+
+    db = path / DB_FILE
+    return SqlStore(f"sqlite:///{db}", stale_after=stale_after, lock_path=f"{db}.lock")
+
+
+def _open_uri(uri: str, stale_after: float) -> Store:
+    scheme = uri.split(":", 1)[0].lower()
+    if scheme.startswith(("sqlite", "postgresql")):
+        from ragtrack.storage.sql import SqlStore
+
+        return SqlStore(uri, upgrade=scheme.startswith("sqlite"), stale_after=stale_after)
+    if scheme in ("http", "https"):
+        raise InvalidArgumentError(
+            f"{uri!r} names a ragtrack server; this version of ragtrack logs to the embedded "
+            f"store only: unset RAGTRACK_URI or pass dir=...",
+            field="uri",
+        )
+    if scheme == "file" or "://" not in uri:
+        return open_store(dir=uri.removeprefix("file://"))
+    raise InvalidArgumentError(
+        f"unsupported store URI {uri!r}: use a directory, sqlite:///path or postgresql+psycopg://...",
+        field="uri",
+    )

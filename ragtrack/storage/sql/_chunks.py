@@ -1,0 +1,118 @@
+"""Packing of metric points into chunk blobs.
+
+A chunk holds up to :data:`CHUNK_MAX_POINTS` points of one (run, key) series as
+three blobs. The encoding is chosen for reading speed first (a million points
+decode in a few milliseconds with ``numpy.frombuffer`` and ``cumsum``) and size
+second (about 8-12 bytes a point):
+
+* values: raw little-endian float64 (NaN and inf kept bit for bit);
+* steps: a constant stride as two integers when the steps are evenly spaced
+  (the common case: 0 bytes a point), else first value + deltas in the narrowest
+  integer type that holds them;
+* timestamps: microseconds since the epoch, delta-encoded like steps. Wall time
+  is therefore kept to the microsecond, which is finer than ``time.time()``
+  resolves on most systems.
+
+General-purpose compression (zlib) was measured and rejected: it saved ~2 bytes a
+point on steps/timestamps but made reading a 1M-point series 5x slower.
+"""
+
+from __future__ import annotations
+
+import struct
+
+import numpy as np
+
+from ragtrack.entities import MetricSeries
+from ragtrack.entities.metric import Int64Array
+
+#: Encoding id stored with each chunk row, so the format can evolve per chunk.
+ENCODING_V1 = 1
+
+#: Points per chunk at most; a 1M-point series is ~60 rows.
+CHUNK_MAX_POINTS = 16384
+
+#: A tail chunk smaller than this is rewritten together with the next batch, so
+#: slow loggers (a few points a second) do not leave thousands of tiny rows.
+MERGE_BELOW_POINTS = 1024
+
+_CONSTANT = 0
+_DELTAS = 1
+_HEADER = struct.Struct("<Bqq")  # kind, first value, stride (or dtype size)
+_DTYPES = {1: np.dtype("<i1"), 2: np.dtype("<i2"), 4: np.dtype("<i4"), 8: np.dtype("<i8")}
+
+
+def _encode_ints(a: Int64Array) -> bytes:
+    n = len(a)
+    if n == 0:
+        return _HEADER.pack(_CONSTANT, 0, 0)
+    first = int(a[0])
+    if n == 1:
+        return _HEADER.pack(_CONSTANT, first, 0)
+    deltas = np.diff(a)
+    lo, hi = int(deltas.min()), int(deltas.max())
+    if lo == hi:
+        return _HEADER.pack(_CONSTANT, first, lo)
+    for size, dtype in _DTYPES.items():
+        info = np.iinfo(dtype)
+        if info.min <= lo and hi <= info.max:
+            return _HEADER.pack(_DELTAS, first, size) + deltas.astype(dtype).tobytes()
+    raise AssertionError("int64 deltas always fit int64")  # pragma: no cover
+
+
+def _decode_ints_into(blob: bytes, out: Int64Array) -> None:
+    kind, first, arg = _HEADER.unpack_from(blob)
+    n = len(out)
+    if kind == _CONSTANT:
+        np.multiply(np.arange(n, dtype=np.int64), arg, out=out)
+        out += first
+        return
+    out[0] = first
+    if n > 1:
+        np.cumsum(np.frombuffer(blob, dtype=_DTYPES[arg], offset=_HEADER.size), out=out[1:])
+        out[1:] += first
+
+
+def encode(series: MetricSeries) -> tuple[bytes, bytes, bytes]:
+    """Pack one chunk: (steps blob, values blob, timestamps blob)."""
+    micros = np.round(series.timestamps * 1e6).astype(np.int64)
+    return (
+        _encode_ints(series.steps),
+        series.values.astype("<f8", copy=False).tobytes(),
+        _encode_ints(micros),
+    )
+
+
+def decode(rows: list[tuple[int, bytes, bytes, bytes]]) -> MetricSeries:
+    """Unpack consecutive chunks ``(count, steps, values, timestamps)`` written by
+    :func:`encode` into one series.
+
+    Decoding straight into preallocated arrays (rather than decoding each chunk
+    and concatenating) halves the time for a million points: fresh memory is
+    touched once.
+    """
+    total = sum(row[0] for row in rows)
+    steps = np.empty(total, dtype=np.int64)
+    values = np.empty(total, dtype=np.float64)
+    micros = np.empty(total, dtype=np.int64)
+    at = 0
+    for count, steps_blob, values_blob, stamps_blob in rows:
+        end = at + count
+        _decode_ints_into(steps_blob, steps[at:end])
+        values[at:end] = np.frombuffer(values_blob, dtype="<f8")
+        _decode_ints_into(stamps_blob, micros[at:end])
+        at = end
+    return MetricSeries(steps, values, micros / 1e6)
+
+
+def split(series: MetricSeries, size: int = CHUNK_MAX_POINTS) -> list[MetricSeries]:
+    """Cut a series into consecutive pieces of at most ``size`` points."""
+    n = len(series)
+    if n <= size:
+        return [series]
+    return [
+        MetricSeries(
+            series.steps[i : i + size], series.values[i : i + size], series.timestamps[i : i + size]
+        )
+        for i in range(0, n, size)
+    ]

@@ -1,0 +1,281 @@
+"""Compilation of a parsed runs filter (``ragtrack.storage.filter``) to SQLAlchemy Core.
+
+The clauses reference ``runs``, ``projects`` and ``experiments`` directly, so the
+query they go into must select from ``runs JOIN projects LEFT JOIN experiments``.
+Params, metrics and tags are matched with correlated ``EXISTS`` subqueries keyed
+by ``run_id``, which the primary keys of those tables serve as index lookups.
+
+Every value from the filter text becomes a bound parameter; nothing the user
+wrote is ever pasted into SQL.
+
+Two rules keep results predictable:
+
+* Every leaf condition is two-valued (never SQL NULL), so ``not X`` is the exact
+  complement of ``X``: a nullable column is tested ``IS NOT NULL`` first.
+* A param whose value is JSON ``null`` (stored as the text ``'null'``) counts as
+  missing, and negative conditions (``!=``, ``not in``) on params and metrics
+  only match runs that have a value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import sqlalchemy as sa
+
+from ragtrack.storage.filter import And as AndExpr
+from ragtrack.storage.filter import (
+    Comparison,
+    Contains,
+    Expr,
+    Field,
+    InList,
+    IsNull,
+    Not,
+    OrderKey,
+    Value,
+)
+from ragtrack.storage.filter import Or as OrExpr
+from ragtrack.storage.sql._schema import (
+    effective_status,
+    experiments,
+    params,
+    projects,
+    run_tags,
+    runs,
+    summaries,
+)
+
+Clause = sa.ColumnElement[bool]
+Leaf = Comparison | InList | Contains | IsNull
+
+#: Escape character of LIKE patterns built from ``contains`` substrings.
+LIKE_ESCAPE = "\\"
+
+_COMPARE: dict[str, Callable[[sa.ColumnElement[Any], Any], Clause]] = {
+    "=": lambda c, v: c == v,
+    "!=": lambda c, v: c != v,
+    "<": lambda c, v: c < v,
+    "<=": lambda c, v: c <= v,
+    ">": lambda c, v: c > v,
+    ">=": lambda c, v: c >= v,
+}
+
+
+def filter_clause(expr: Expr, *, stale_before: float) -> Clause:
+    """A WHERE clause selecting the runs that match ``expr``.
+
+    ``stale_before`` is the epoch time before which a running run's last
+    heartbeat makes it count as crashed (see ``effective_status``).
+
+    Example:
+        >>> from ragtrack.storage.filter import parse_filter
+        >>> clause = filter_clause(parse_filter("params.lr < 0.01"), stale_before=0.0)
+        >>> print(sa.select(runs.c.id).where(clause))  # doctest: +NORMALIZE_WHITESPACE
+        SELECT runs.id FROM runs WHERE EXISTS (SELECT * FROM params
+        WHERE params.run_id = runs.id AND params.key = :key_1
+        AND params.value_text != :value_text_1 AND params.value_num < :value_num_1)
+    """
+    if isinstance(expr, AndExpr):
+        return sa.and_(*(filter_clause(e, stale_before=stale_before) for e in expr.operands))
+    if isinstance(expr, OrExpr):
+        return sa.or_(*(filter_clause(e, stale_before=stale_before) for e in expr.operands))
+    if isinstance(expr, Not):
+        return sa.not_(filter_clause(expr.operand, stale_before=stale_before))
+    name = expr.field.name
+    if name == "params":
+        return _param_clause(expr)
+    if name == "metrics":
+        return _metric_clause(expr)
+    if name == "tags":
+        return _tag_clause(expr)
+    column, nullable = _column(expr.field, stale_before)
+    clause = _column_condition(column, expr)
+    if nullable and not isinstance(expr, IsNull):
+        return sa.and_(column.is_not(None), clause)
+    return clause
+
+
+def order_clauses(keys: list[OrderKey], *, stale_before: float) -> list[sa.ColumnElement[Any]]:
+    """ORDER BY terms for ``keys``; runs without a value sort last in both directions.
+
+    A param sorts by its number first, then by its text, so numeric params sort
+    numerically and text params alphabetically after them.
+
+    Example:
+        >>> from ragtrack.storage.filter import parse_order_by
+        >>> [str(c) for c in order_clauses(parse_order_by("-name"), stale_before=0.0)]
+        ['runs.name DESC']
+    """
+    out: list[sa.ColumnElement[Any]] = []
+    for key in keys:
+        for column, nullable in _order_columns(key.field, stale_before):
+            term = column.desc() if key.descending else column.asc()
+            out.append(term.nulls_last() if nullable else term)
+    return out
+
+
+# -- params -----------------------------------------------------------------------
+
+
+def _exists(run_id: sa.ColumnElement[Any], *conditions: Clause) -> Clause:
+    """``EXISTS`` over the rows of one run, correlated to the outer ``runs``."""
+    return sa.exists().where(run_id == runs.c.id, *conditions).correlate(runs)
+
+
+def _param_exists(key: str | None, *conditions: Clause) -> Clause:
+    return _exists(params.c.run_id, params.c.key == key, params.c.value_text != "null", *conditions)
+
+
+def _param_column(value: Value) -> tuple[sa.ColumnElement[Any], Value]:
+    """The params column a literal compares with, and the value to bind."""
+    if isinstance(value, bool):
+        return params.c.value_text, "true" if value else "false"
+    if isinstance(value, float):
+        return params.c.value_num, value
+    return params.c.value_text, value
+
+
+def _param_equals_any(values: tuple[Value, ...]) -> Clause:
+    nums = [v for v in values if isinstance(v, float)]
+    texts = [_param_column(v)[1] for v in values if not isinstance(v, float)]
+    parts = []
+    if nums:
+        parts.append(params.c.value_num.in_(nums))
+    if texts:
+        parts.append(params.c.value_text.in_(texts))
+    return sa.or_(*parts)
+
+
+def _param_clause(leaf: Leaf) -> Clause:
+    key = leaf.field.key
+    if isinstance(leaf, IsNull):
+        has = _param_exists(key)
+        return has if leaf.negated else sa.not_(has)
+    if isinstance(leaf, Contains):
+        return _param_exists(key, _contains(params.c.value_text, leaf.substring))
+    if isinstance(leaf, InList):
+        matches = _param_equals_any(leaf.values)
+        if not leaf.negated:
+            return _param_exists(key, matches)
+        # One row per (run, key), so "has the param, and it is none of these".
+        return sa.and_(_param_exists(key), sa.not_(_param_exists(key, matches)))
+    column, value = _param_column(leaf.value)
+    if leaf.op == "!=":
+        return sa.and_(_param_exists(key), sa.not_(_param_exists(key, column == value)))
+    return _param_exists(key, _COMPARE[leaf.op](column, value))
+
+
+# -- metrics and tags -------------------------------------------------------------
+
+
+def _metric_clause(leaf: Leaf) -> Clause:
+    column = summaries.c[leaf.field.aggregate or "value"]
+
+    def exists(condition: Clause) -> Clause:
+        return _exists(summaries.c.run_id, summaries.c.key == leaf.field.key, condition)
+
+    # A NULL summary column (NaN, or a non-numeric explicit summary) matches no
+    # comparison, so EXISTS alone gives "has a value, and it ..." semantics.
+    if isinstance(leaf, IsNull):
+        has = exists(column.is_not(None))
+        return has if leaf.negated else sa.not_(has)
+    return exists(_column_condition(column, leaf))
+
+
+def _tag_clause(leaf: Leaf) -> Clause:
+    def exists(*conditions: Clause) -> Clause:
+        return _exists(run_tags.c.run_id, *conditions)
+
+    if isinstance(leaf, IsNull):
+        return exists() if leaf.negated else sa.not_(exists())
+    if isinstance(leaf, Contains):
+        return exists(_contains(run_tags.c.tag, leaf.substring))
+    if isinstance(leaf, InList):
+        has_any = exists(run_tags.c.tag.in_(leaf.values))
+        return sa.not_(has_any) if leaf.negated else has_any
+    has = exists(run_tags.c.tag == leaf.value)
+    return sa.not_(has) if leaf.op == "!=" else has
+
+
+# -- plain columns ----------------------------------------------------------------
+
+
+def _column(field: Field, stale_before: float) -> tuple[sa.ColumnElement[Any], bool]:
+    """The SQL expression of a simple field and whether it can be NULL."""
+    name = field.name
+    if name == "status":
+        return effective_status(stale_before), False
+    if name == "duration":
+        end = sa.func.coalesce(runs.c.ended_at, runs.c.heartbeat_at)
+        return end - runs.c.started_at, True
+    columns: dict[str, tuple[sa.ColumnElement[Any], bool]] = {
+        "name": (runs.c.name, False),
+        "id": (runs.c.id, False),
+        "experiment": (experiments.c.name, True),
+        "project": (projects.c.name, False),
+        "created": (runs.c.created_at, False),
+        "started": (runs.c.started_at, True),
+        "ended": (runs.c.ended_at, True),
+    }
+    return columns[name]
+
+
+def _column_condition(column: sa.ColumnElement[Any], leaf: Leaf) -> Clause:
+    if isinstance(leaf, IsNull):
+        return column.is_not(None) if leaf.negated else column.is_(None)
+    if isinstance(leaf, Contains):
+        return _contains(column, leaf.substring)
+    if isinstance(leaf, InList):
+        values = list(leaf.values)
+        return column.not_in(values) if leaf.negated else column.in_(values)
+    return _COMPARE[leaf.op](column, leaf.value)
+
+
+def _contains(column: sa.ColumnElement[Any], substring: str) -> Clause:
+    """Case-insensitive substring match with LIKE wildcards in ``substring`` escaped.
+
+    SQLite's ``lower()`` only folds ASCII, so on SQLite the match is
+    case-insensitive for ASCII letters only; PostgreSQL's ILIKE folds all of Unicode.
+    """
+    escaped = (
+        substring.replace(LIKE_ESCAPE, LIKE_ESCAPE * 2)
+        .replace("%", LIKE_ESCAPE + "%")
+        .replace("_", LIKE_ESCAPE + "_")
+    )
+    return column.ilike(f"%{escaped}%", escape=LIKE_ESCAPE)
+
+
+# -- ordering ---------------------------------------------------------------------
+
+
+def _order_columns(field: Field, stale_before: float) -> list[tuple[sa.ColumnElement[Any], bool]]:
+    if field.name == "params":
+        return [
+            (_param_scalar(field, params.c.value_num), True),
+            (_param_scalar(field, params.c.value_text), True),
+        ]
+    if field.name == "metrics":
+        column = summaries.c[field.aggregate or "value"]
+        value = (
+            sa.select(column)
+            .where(summaries.c.run_id == runs.c.id, summaries.c.key == field.key)
+            .correlate(runs)
+            .scalar_subquery()
+        )
+        return [(value, True)]
+    return [_column(field, stale_before)]
+
+
+def _param_scalar(field: Field, column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    return (
+        sa.select(column)
+        .where(
+            params.c.run_id == runs.c.id,
+            params.c.key == field.key,
+            params.c.value_text != "null",
+        )
+        .correlate(runs)
+        .scalar_subquery()
+    )

@@ -1,0 +1,165 @@
+"""Tables of the SQL store (SQLAlchemy Core), shared by SQLite and PostgreSQL.
+
+The schema is created and upgraded only by the Alembic migrations in
+``migrations/versions``; this module describes the head revision for queries.
+A test checks that the two agree.
+
+Why the shapes:
+
+* ``metric_chunks`` holds a run of points per row as packed arrays (see
+  ``_chunks.py``), so writing 200,000 points is a handful of inserts and reading
+  a million-point series is one indexed scan.
+* ``summaries`` has one row per (run, key), updated on every write; ``value`` is
+  what filters and tables show: the explicit summary value when one was set
+  (``value_json`` not null), else the last logged value.
+* ``params`` duplicates ``runs.config_json`` as flattened, indexed rows so that
+  filters like ``params.lr < 0.01`` are index lookups.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+#: The Alembic revision this code reads and writes. Bump with every migration.
+SCHEMA_REVISION = "0001"
+
+metadata = sa.MetaData()
+
+projects = sa.Table(
+    "projects",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(250), nullable=False, unique=True),
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+
+experiments = sa.Table(
+    "experiments",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "project_id", sa.Integer, sa.ForeignKey("projects.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("name", sa.String(250), nullable=False),
+    sa.Column("description", sa.Text, nullable=False, server_default=""),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.UniqueConstraint("project_id", "name", name="uq_experiments_project_name"),
+)
+
+runs = sa.Table(
+    "runs",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column(
+        "project_id", sa.Integer, sa.ForeignKey("projects.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column(
+        "experiment_id",
+        sa.Integer,
+        sa.ForeignKey("experiments.id", ondelete="SET NULL"),
+        nullable=True,
+    ),
+    sa.Column("name", sa.String(250), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("started_at", sa.Float, nullable=True),
+    sa.Column("ended_at", sa.Float, nullable=True),
+    sa.Column("heartbeat_at", sa.Float, nullable=True),
+    sa.Column("config_json", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("notes", sa.Text, nullable=False, server_default=""),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("metadata_json", sa.Text, nullable=False, server_default="{}"),
+    sa.Index("ix_runs_project_created", "project_id", "created_at"),
+    sa.Index("ix_runs_experiment", "experiment_id"),
+)
+
+run_tags = sa.Table(
+    "run_tags",
+    metadata,
+    sa.Column(
+        "run_id", sa.String(64), sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("tag", sa.String(250), primary_key=True),
+    sa.Index("ix_run_tags_tag", "tag", "run_id"),
+)
+
+params = sa.Table(
+    "params",
+    metadata,
+    sa.Column(
+        "run_id", sa.String(64), sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("key", sa.String(250), primary_key=True),
+    sa.Column("value_text", sa.Text, nullable=False),
+    sa.Column("value_num", sa.Float, nullable=True),
+    sa.Index("ix_params_key_num", "key", "value_num"),
+)
+
+summaries = sa.Table(
+    "summaries",
+    metadata,
+    sa.Column(
+        "run_id", sa.String(64), sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("key", sa.String(250), primary_key=True),
+    sa.Column("value", sa.Float, nullable=True),
+    sa.Column("value_json", sa.Text, nullable=True),
+    sa.Column("n_points", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("last", sa.Float, nullable=True),
+    sa.Column("last_step", sa.BigInteger, nullable=True),
+    sa.Column("last_time", sa.Float, nullable=True),
+    sa.Column("min", sa.Float, nullable=True),
+    sa.Column("max", sa.Float, nullable=True),
+    sa.Index("ix_summaries_key_value", "key", "value"),
+)
+
+metric_chunks = sa.Table(
+    "metric_chunks",
+    metadata,
+    sa.Column(
+        "run_id", sa.String(64), sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("key", sa.String(250), primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True),
+    sa.Column("n_points", sa.Integer, nullable=False),
+    sa.Column("encoding", sa.Integer, nullable=False),
+    sa.Column("steps_blob", sa.LargeBinary, nullable=False),
+    sa.Column("values_blob", sa.LargeBinary, nullable=False),
+    sa.Column("times_blob", sa.LargeBinary, nullable=False),
+)
+
+metric_batches = sa.Table(
+    "metric_batches",
+    metadata,
+    sa.Column(
+        "run_id", sa.String(64), sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("batch_id", sa.String(64), primary_key=True),
+    sa.Column("applied_at", sa.Float, nullable=False),
+)
+
+run_logs = sa.Table(
+    "run_logs",
+    metadata,
+    sa.Column(
+        "run_id", sa.String(64), sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("seq", sa.Integer, primary_key=True),
+    sa.Column("stream", sa.String(16), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+)
+
+
+def effective_status(stale_before: float) -> sa.ColumnElement[str]:
+    """The status a reader sees: a running run without a recent heartbeat is crashed."""
+    return sa.case(
+        (
+            sa.and_(
+                runs.c.status == "running",
+                sa.func.coalesce(runs.c.heartbeat_at, runs.c.created_at) < stale_before,
+            ),
+            sa.literal("crashed"),
+        ),
+        else_=runs.c.status,
+    )

@@ -1,0 +1,494 @@
+"""The SQL store: the Store contract over SQLAlchemy Core (SQLite or PostgreSQL)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import re
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from ragtrack.entities import Experiment, MetricSeries, Project, RunRecord, RunStatus
+from ragtrack.exceptions import (
+    AmbiguousIdError,
+    InvalidArgumentError,
+    ProjectNotFoundError,
+    RunNotFoundError,
+    StoreError,
+)
+from ragtrack.storage import filter as run_filter
+from ragtrack.storage._base import DEFAULT_STALE_AFTER, Store
+from ragtrack.storage._keys import validate_key
+from ragtrack.storage._names import new_run_id, new_run_name
+from ragtrack.storage._params import deep_merge, flatten_config, to_plain
+from ragtrack.storage.sql import _metric_io
+from ragtrack.storage.sql._engine import WRITE, create_engine
+from ragtrack.storage.sql._filter_compiler import filter_clause, order_clauses
+from ragtrack.storage.sql._migrations import ensure_schema
+from ragtrack.storage.sql._records import load_records, run_columns, runs_from
+from ragtrack.storage.sql._schema import (
+    experiments,
+    params,
+    projects,
+    run_logs,
+    run_tags,
+    runs,
+    summaries,
+)
+from ragtrack.storage.sql._upsert import upsert
+
+_RUN_ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
+_LOG_STREAMS = ("stdout", "stderr")
+
+
+class SqlStore(Store):
+    """A store in a SQL database.
+
+    Args:
+        url: SQLAlchemy URL, e.g. ``sqlite:////tmp/x/ragtrack.db`` or
+            ``postgresql+psycopg://user@host/db``.
+        upgrade: create or migrate the schema on open (the embedded store does;
+            a shared server asks the operator to run ``ragtrack db upgrade``).
+        stale_after: seconds without a heartbeat after which a running run is
+            reported as crashed.
+
+    Example:
+        >>> store = SqlStore("sqlite://")
+        >>> run = store.create_run(project="demo")
+        >>> store.get_run(run.id).status.value
+        'running'
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        upgrade: bool = True,
+        stale_after: float = DEFAULT_STALE_AFTER,
+        lock_path: str | None = None,
+    ) -> None:
+        self.url = url
+        self.stale_after = stale_after
+        self._engine = create_engine(url)
+        self._writer = self._engine.execution_options(**WRITE)
+        # An in-memory SQLite database is a single shared connection: take turns.
+        memory = self._engine.dialect.name == "sqlite" and sa.make_url(url).database in (
+            None,
+            "",
+            ":memory:",
+        )
+        self._serial: contextlib.AbstractContextManager[Any] = (
+            threading.Lock() if memory else contextlib.nullcontext()
+        )
+        try:
+            ensure_schema(self._engine, upgrade=upgrade, lock_path=lock_path)
+        except sa.exc.OperationalError as e:
+            raise StoreError(f"cannot open the store at {_safe_url(url)}: {e.orig}") from e
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    # -- helpers --------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[sa.Connection]:
+        with self._serial, self._writer.begin() as conn:
+            yield conn
+
+    @contextlib.contextmanager
+    def _read(self) -> Iterator[sa.Connection]:
+        with self._serial, self._engine.begin() as conn:
+            yield conn
+
+    def _stale_before(self) -> float:
+        return time.time() - self.stale_after
+
+    def _project_id(self, conn: sa.Connection, name: str, create: bool) -> int:
+        pid = conn.execute(sa.select(projects.c.id).where(projects.c.name == name)).scalar()
+        if pid is not None:
+            return int(pid)
+        if not create:
+            raise ProjectNotFoundError(f"no project named {name!r}")
+        upsert(conn, projects, [{"name": name, "created_at": time.time()}], keys=("name",), update=())
+        return int(conn.execute(sa.select(projects.c.id).where(projects.c.name == name)).scalar_one())
+
+    def _experiment_id(self, conn: sa.Connection, project_id: int, name: str) -> int:
+        where = (experiments.c.project_id == project_id, experiments.c.name == name)
+        eid = conn.execute(sa.select(experiments.c.id).where(*where)).scalar()
+        if eid is None:
+            upsert(
+                conn,
+                experiments,
+                [{"project_id": project_id, "name": name, "created_at": time.time()}],
+                keys=("project_id", "name"),
+                update=(),
+            )
+            eid = conn.execute(sa.select(experiments.c.id).where(*where)).scalar_one()
+        return int(eid)
+
+    def _require_run(self, conn: sa.Connection, run_id: str) -> None:
+        if conn.execute(sa.select(runs.c.id).where(runs.c.id == run_id)).scalar() is None:
+            raise RunNotFoundError(f"no run with id {run_id!r}")
+
+    # -- projects and experiments ------------------------------------------------------
+
+    def list_projects(self) -> list[Project]:
+        count = (
+            sa.select(sa.func.count())
+            .where(runs.c.project_id == projects.c.id)
+            .scalar_subquery()
+        )
+        with self._read() as conn:
+            rows = conn.execute(
+                sa.select(projects.c.name, projects.c.created_at, count).order_by(projects.c.name)
+            ).all()
+        return [Project(name=r[0], created_at=r[1], run_count=r[2]) for r in rows]
+
+    def list_experiments(self, project: str) -> list[Experiment]:
+        count = (
+            sa.select(sa.func.count())
+            .where(runs.c.experiment_id == experiments.c.id)
+            .scalar_subquery()
+        )
+        with self._read() as conn:
+            pid = self._project_id(conn, project, create=False)
+            rows = conn.execute(
+                sa.select(experiments.c.name, experiments.c.created_at, experiments.c.description, count)
+                .where(experiments.c.project_id == pid)
+                .order_by(experiments.c.name)
+            ).all()
+        return [
+            Experiment(project=project, name=r[0], created_at=r[1], description=r[2], run_count=r[3])
+            for r in rows
+        ]
+
+    # -- runs ----------------------------------------------------------------------------
+
+    def create_run(
+        self,
+        *,
+        project: str,
+        experiment: str | None = None,
+        name: str | None = None,
+        run_id: str | None = None,
+        config: Mapping[str, Any] | None = None,
+        tags: Sequence[str] = (),
+        notes: str = "",
+        status: RunStatus = RunStatus.RUNNING,
+        created_at: float | None = None,
+    ) -> RunRecord:
+        validate_key(project, "project")
+        if experiment is not None:
+            validate_key(experiment, "experiment")
+        if name is not None:
+            validate_key(name, "run name")
+        if run_id is not None and not _RUN_ID.match(run_id):
+            raise InvalidArgumentError(
+                f"invalid run id {run_id!r}: use 1-64 letters, digits, '-' or '_'", field="run_id"
+            )
+        status = RunStatus(status)
+        plain = to_plain(dict(config or {}))
+        param_rows = list(flatten_config(plain))
+        tag_list = _validate_tags(tags)
+        now = time.time() if created_at is None else created_at
+        run_id = run_id or new_run_id()
+        with self._write() as conn:
+            pid = self._project_id(conn, project, create=True)
+            eid = self._experiment_id(conn, pid, experiment) if experiment else None
+            if name is None:
+                n = conn.execute(
+                    sa.select(sa.func.count()).select_from(runs).where(runs.c.project_id == pid)
+                ).scalar_one()
+                name = new_run_name(n + 1)
+            running = status == RunStatus.RUNNING
+            try:
+                conn.execute(
+                    runs.insert().values(
+                        id=run_id,
+                        project_id=pid,
+                        experiment_id=eid,
+                        name=name,
+                        status=status.value,
+                        created_at=now,
+                        started_at=now if running else None,
+                        heartbeat_at=now if running else None,
+                        config_json=_dumps(plain),
+                        notes=notes,
+                    )
+                )
+            except sa.exc.IntegrityError as e:
+                raise InvalidArgumentError(f"a run with id {run_id!r} exists", field="run_id") from e
+            if param_rows:
+                conn.execute(
+                    params.insert(),
+                    [{"run_id": run_id, "key": k, "value_text": t, "value_num": v} for k, t, v in param_rows],
+                )
+            if tag_list:
+                conn.execute(run_tags.insert(), [{"run_id": run_id, "tag": t} for t in tag_list])
+        return self.get_run(run_id)
+
+    def get_run(self, run_id: str) -> RunRecord:
+        with self._read() as conn:
+            rows = conn.execute(
+                sa.select(*run_columns(self._stale_before()))
+                .select_from(runs_from())
+                .where(runs.c.id == run_id)
+            ).all()
+            if not rows:
+                raise RunNotFoundError(f"no run with id {run_id!r}")
+            return load_records(conn, rows)[0]
+
+    def resolve_run_id(self, prefix: str) -> str:
+        if len(prefix) < 4 or not _RUN_ID.match(prefix):
+            raise RunNotFoundError(
+                f"no run with id {prefix!r} (give the full id or a unique prefix of 4+ characters)"
+            )
+        escaped = prefix.replace("_", r"\_")
+        with self._read() as conn:
+            ids = conn.execute(
+                sa.select(runs.c.id).where(runs.c.id.like(f"{escaped}%", escape="\\")).limit(3)
+            ).scalars().all()
+        if prefix in ids:
+            return prefix
+        if not ids:
+            raise RunNotFoundError(f"no run with an id starting with {prefix!r}")
+        if len(ids) > 1:
+            raise AmbiguousIdError(
+                f"{prefix!r} matches several runs ({', '.join(ids)}, ...); give more characters",
+                field="run_id",
+            )
+        return str(ids[0])
+
+    def update_run(
+        self,
+        run_id: str,
+        *,
+        status: RunStatus | None = None,
+        name: str | None = None,
+        notes: str | None = None,
+        ended_at: float | None = None,
+        error: str | None = None,
+    ) -> None:
+        values: dict[str, Any] = {}
+        if status is not None:
+            status = RunStatus(status)
+            values["status"] = status.value
+            if status.is_terminal and ended_at is None:
+                ended_at = time.time()
+            if status == RunStatus.RUNNING:
+                values["heartbeat_at"] = time.time()
+                values["started_at"] = sa.func.coalesce(runs.c.started_at, time.time())
+        if name is not None:
+            values["name"] = validate_key(name, "run name")
+        if notes is not None:
+            values["notes"] = notes
+        if ended_at is not None:
+            values["ended_at"] = ended_at
+        if error is not None:
+            values["error"] = error
+        with self._write() as conn:
+            self._require_run(conn, run_id)
+            if values:
+                conn.execute(runs.update().where(runs.c.id == run_id).values(**values))
+
+    def heartbeat(self, run_id: str, at: float | None = None) -> None:
+        with self._write() as conn:
+            result = conn.execute(
+                runs.update().where(runs.c.id == run_id).values(heartbeat_at=at or time.time())
+            )
+            if not result.rowcount:
+                raise RunNotFoundError(f"no run with id {run_id!r}")
+
+    def set_tags(self, run_id: str, add: Sequence[str] = (), remove: Sequence[str] = ()) -> None:
+        add_list, remove_list = _validate_tags(add), _validate_tags(remove)
+        with self._write() as conn:
+            self._require_run(conn, run_id)
+            if add_list:
+                upsert(
+                    conn,
+                    run_tags,
+                    [{"run_id": run_id, "tag": t} for t in add_list],
+                    keys=("run_id", "tag"),
+                    update=(),
+                )
+            if remove_list:
+                conn.execute(
+                    run_tags.delete().where(run_tags.c.run_id == run_id, run_tags.c.tag.in_(remove_list))
+                )
+
+    def delete_run(self, run_id: str) -> None:
+        with self._write() as conn:
+            # Children are deleted by ON DELETE CASCADE.
+            if not conn.execute(runs.delete().where(runs.c.id == run_id)).rowcount:
+                raise RunNotFoundError(f"no run with id {run_id!r}")
+
+    def _search_query(self, project: str | None, filter: str | None) -> sa.Select[Any]:
+        stale_before = self._stale_before()
+        query = sa.select(*run_columns(stale_before)).select_from(runs_from())
+        if project is not None:
+            query = query.where(projects.c.name == project)
+        expr = run_filter.parse_filter(filter or "")
+        if expr is not None:
+            query = query.where(filter_clause(expr, stale_before=stale_before))
+        return query
+
+    def search_runs(
+        self,
+        project: str | None = None,
+        filter: str | None = None,
+        order_by: str | Sequence[str] | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[RunRecord]:
+        if limit is not None and (not isinstance(limit, int) or limit < 0):
+            raise InvalidArgumentError(f"limit must be a non-negative int, got {limit!r}", field="limit")
+        if not isinstance(offset, int) or offset < 0:
+            raise InvalidArgumentError(f"offset must be a non-negative int, got {offset!r}", field="offset")
+        query = self._search_query(project, filter)
+        keys = run_filter.parse_order_by(order_by)
+        query = query.order_by(
+            *order_clauses(keys, stale_before=self._stale_before()),
+            runs.c.created_at.desc(),
+            runs.c.id,
+        )
+        if limit is not None:
+            query = query.limit(limit)
+        if offset:
+            query = query.offset(offset)
+        with self._read() as conn:
+            return load_records(conn, conn.execute(query).all())
+
+    def count_runs(self, project: str | None = None, filter: str | None = None) -> int:
+        query = self._search_query(project, filter).subquery()
+        with self._read() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(query)).scalar_one())
+
+    # -- params, summary, metadata ----------------------------------------------------
+
+    def log_params(self, run_id: str, config: Mapping[str, Any]) -> None:
+        plain = to_plain(dict(config))
+        with self._write() as conn:
+            current = conn.execute(sa.select(runs.c.config_json).where(runs.c.id == run_id)).scalar()
+            if current is None:
+                raise RunNotFoundError(f"no run with id {run_id!r}")
+            merged = deep_merge(json.loads(current), plain)
+            rows = list(flatten_config(merged))
+            conn.execute(runs.update().where(runs.c.id == run_id).values(config_json=_dumps(merged)))
+            # A key may have changed from a leaf to a dict (or back): rewrite all rows.
+            conn.execute(params.delete().where(params.c.run_id == run_id))
+            if rows:
+                conn.execute(
+                    params.insert(),
+                    [{"run_id": run_id, "key": k, "value_text": t, "value_num": v} for k, t, v in rows],
+                )
+
+    def set_summary(self, run_id: str, values: Mapping[str, Any]) -> None:
+        rows = []
+        for key, value in values.items():
+            validate_key(key, "summary")
+            plain = to_plain(value, key)
+            number = _summary_number(plain)
+            rows.append({"run_id": run_id, "key": key, "value": number, "value_json": _dumps(plain)})
+        if not rows:
+            return
+        with self._write() as conn:
+            self._require_run(conn, run_id)
+            upsert(conn, summaries, rows, keys=("run_id", "key"), update=("value", "value_json"))
+
+    def set_metadata(self, run_id: str, metadata: Mapping[str, Any]) -> None:
+        plain = to_plain(dict(metadata), "metadata")
+        with self._write() as conn:
+            current = conn.execute(sa.select(runs.c.metadata_json).where(runs.c.id == run_id)).scalar()
+            if current is None:
+                raise RunNotFoundError(f"no run with id {run_id!r}")
+            merged = {**json.loads(current), **plain}
+            conn.execute(runs.update().where(runs.c.id == run_id).values(metadata_json=_dumps(merged)))
+
+    def get_metadata(self, run_id: str) -> dict[str, Any]:
+        with self._read() as conn:
+            current = conn.execute(sa.select(runs.c.metadata_json).where(runs.c.id == run_id)).scalar()
+        if current is None:
+            raise RunNotFoundError(f"no run with id {run_id!r}")
+        result: dict[str, Any] = json.loads(current)
+        return result
+
+    # -- metrics -------------------------------------------------------------------------
+
+    def log_metrics(
+        self, run_id: str, batch: Mapping[str, MetricSeries], batch_id: str | None = None
+    ) -> None:
+        _metric_io.validate_batch(batch)
+        with self._write() as conn:
+            self._require_run(conn, run_id)
+            if batch_id is not None and not _metric_io.claim_batch(conn, run_id, batch_id):
+                return
+            _metric_io.write_metrics(conn, run_id, batch)
+
+    def get_history(self, run_id: str, key: str) -> MetricSeries:
+        with self._read() as conn:
+            self._require_run(conn, run_id)
+            return _metric_io.read_history(conn, run_id, key)
+
+    def list_metric_keys(self, run_id: str) -> list[str]:
+        with self._read() as conn:
+            self._require_run(conn, run_id)
+            keys = conn.execute(
+                sa.select(summaries.c.key)
+                .where(summaries.c.run_id == run_id, summaries.c.n_points > 0)
+                .order_by(summaries.c.key)
+            ).scalars()
+            return list(keys)
+
+    # -- logs --------------------------------------------------------------------------
+
+    def append_logs(self, run_id: str, stream: str, text: str) -> None:
+        if stream not in _LOG_STREAMS:
+            raise InvalidArgumentError(f"stream must be one of {_LOG_STREAMS}, got {stream!r}", field="stream")
+        if not text:
+            return
+        with self._write() as conn:
+            self._require_run(conn, run_id)
+            seq = conn.execute(
+                sa.select(sa.func.coalesce(sa.func.max(run_logs.c.seq), -1)).where(run_logs.c.run_id == run_id)
+            ).scalar_one()
+            conn.execute(
+                run_logs.insert().values(
+                    run_id=run_id, seq=seq + 1, stream=stream, created_at=time.time(), text=text
+                )
+            )
+
+    def read_logs(self, run_id: str, stream: str | None = None) -> str:
+        query = sa.select(run_logs.c.text).where(run_logs.c.run_id == run_id).order_by(run_logs.c.seq)
+        if stream is not None:
+            query = query.where(run_logs.c.stream == stream)
+        with self._read() as conn:
+            self._require_run(conn, run_id)
+            return "".join(conn.execute(query).scalars())
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, allow_nan=True, ensure_ascii=False)
+
+
+def _summary_number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    number = float(value)
+    return None if math.isnan(number) else number
+
+
+def _validate_tags(tags: Sequence[str]) -> list[str]:
+    if isinstance(tags, str):
+        raise InvalidArgumentError(
+            f"tags must be a list of strings, got the string {tags!r}; write [{tags!r}]", field="tags"
+        )
+    return sorted({validate_key(t, "tag") for t in tags})
+
+
+def _safe_url(url: str) -> str:
+    return sa.make_url(url).render_as_string(hide_password=True)

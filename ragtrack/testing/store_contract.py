@@ -1,0 +1,340 @@
+"""The Store contract test suite. Every backend runs it.
+
+Subclass :class:`StoreContract` in a test module and provide a ``store``
+fixture returning a fresh, empty store::
+
+    class TestMyStore(StoreContract):
+        @pytest.fixture
+        def store(self, tmp_path):
+            return MyStore(tmp_path)
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from ragtrack.entities import MetricSeries, RunStatus
+from ragtrack.exceptions import (
+    AmbiguousIdError,
+    InvalidArgumentError,
+    InvalidFilterError,
+    ProjectNotFoundError,
+    RunNotFoundError,
+)
+from ragtrack.storage import Store
+
+
+def series(steps: list[int], values: list[float], t0: float = 1.7e9) -> MetricSeries:
+    return MetricSeries.from_lists(steps, values, [t0 + i for i in range(len(steps))])
+
+
+class StoreContract:
+    """Behaviour every Store must show; see ``ragtrack/storage/_base.py``."""
+
+    @pytest.fixture
+    def store(self) -> Store:
+        raise NotImplementedError("subclasses provide a fresh store")
+
+    # -- runs -----------------------------------------------------------------------
+
+    def test_create_and_get_run(self, store: Store) -> None:
+        run = store.create_run(
+            project="p", experiment="e", name="first", config={"lr": 0.1}, tags=["b", "a"], notes="n"
+        )
+        got = store.get_run(run.id)
+        assert got == run
+        assert (got.project, got.experiment, got.name, got.notes) == ("p", "e", "first", "n")
+        assert got.status is RunStatus.RUNNING
+        assert got.tags == ("a", "b")
+        assert got.config == {"lr": 0.1}
+        assert got.started_at is not None and got.ended_at is None
+
+    def test_generated_names_and_ids_are_unique(self, store: Store) -> None:
+        runs = [store.create_run(project="p") for _ in range(20)]
+        assert len({r.id for r in runs}) == 20
+        assert all(r.name for r in runs)
+
+    def test_client_chosen_id_is_kept_and_not_duplicated(self, store: Store) -> None:
+        store.create_run(project="p", run_id="my-run-1")
+        assert store.get_run("my-run-1").id == "my-run-1"
+        with pytest.raises(InvalidArgumentError, match="exists"):
+            store.create_run(project="p", run_id="my-run-1")
+
+    @pytest.mark.parametrize("bad", ["", " x", "a\nb", "x" * 251])
+    def test_bad_project_name_is_rejected(self, store: Store, bad: str) -> None:
+        with pytest.raises(InvalidArgumentError, match="project"):
+            store.create_run(project=bad)
+        assert store.list_projects() == []
+
+    def test_unknown_run_raises_not_found(self, store: Store) -> None:
+        with pytest.raises(RunNotFoundError):
+            store.get_run("nope")
+        with pytest.raises(RunNotFoundError):
+            store.update_run("nope", status=RunStatus.COMPLETED)
+        with pytest.raises(RunNotFoundError):
+            store.log_metrics("nope", {"x": series([0], [1.0])})
+        with pytest.raises(RunNotFoundError):
+            store.log_params("nope", {"a": 1})
+        with pytest.raises(RunNotFoundError):
+            store.get_history("nope", "x")
+        with pytest.raises(RunNotFoundError):
+            store.delete_run("nope")
+        with pytest.raises(RunNotFoundError):
+            store.heartbeat("nope")
+
+    def test_resolve_run_id_by_prefix(self, store: Store) -> None:
+        a = store.create_run(project="p", run_id="abcd1111")
+        store.create_run(project="p", run_id="abcd2222")
+        assert store.resolve_run_id("abcd1") == a.id
+        assert store.resolve_run_id("abcd1111") == a.id
+        with pytest.raises(AmbiguousIdError):
+            store.resolve_run_id("abcd")
+        with pytest.raises(RunNotFoundError):
+            store.resolve_run_id("ffff")
+        with pytest.raises(RunNotFoundError):
+            store.resolve_run_id("ab%")
+
+    def test_update_run_status_stamps_end(self, store: Store) -> None:
+        run = store.create_run(project="p")
+        store.update_run(run.id, status=RunStatus.FAILED, error="Traceback ...", notes="oops")
+        got = store.get_run(run.id)
+        assert got.status is RunStatus.FAILED
+        assert got.error == "Traceback ..."
+        assert got.notes == "oops"
+        assert got.ended_at is not None and got.ended_at >= got.created_at
+        assert got.duration is not None and got.duration >= 0
+
+    def test_stale_heartbeat_reads_as_crashed(self, store: Store) -> None:
+        run = store.create_run(project="p")
+        store.heartbeat(run.id, at=time.time() - 10_000)
+        assert store.get_run(run.id).status is RunStatus.CRASHED
+        assert [r.id for r in store.search_runs("p", "status = 'crashed'")] == [run.id]
+        store.heartbeat(run.id)
+        assert store.get_run(run.id).status is RunStatus.RUNNING
+        store.update_run(run.id, status=RunStatus.COMPLETED)
+        store.heartbeat(run.id, at=time.time() - 10_000)
+        assert store.get_run(run.id).status is RunStatus.COMPLETED
+
+    def test_tags(self, store: Store) -> None:
+        run = store.create_run(project="p", tags=["a"])
+        store.set_tags(run.id, add=["b", "a", "ünï"], remove=["a"])
+        assert store.get_run(run.id).tags == ("b", "ünï")
+        with pytest.raises(InvalidArgumentError, match="list of strings"):
+            store.set_tags(run.id, add="abc")  # type: ignore[arg-type]
+
+    def test_delete_run_removes_everything(self, store: Store) -> None:
+        run = store.create_run(project="p", config={"a": 1}, tags=["t"])
+        store.log_metrics(run.id, {"x": series([0, 1], [1.0, 2.0])})
+        store.append_logs(run.id, "stdout", "hi")
+        keep = store.create_run(project="p")
+        store.delete_run(run.id)
+        with pytest.raises(RunNotFoundError):
+            store.get_run(run.id)
+        assert [r.id for r in store.search_runs("p")] == [keep.id]
+        assert store.search_runs("p", "params.a = 1") == []
+
+    # -- projects ---------------------------------------------------------------------
+
+    def test_projects_and_experiments(self, store: Store) -> None:
+        store.create_run(project="b", experiment="x")
+        store.create_run(project="b", experiment="x")
+        store.create_run(project="b", experiment="y")
+        store.create_run(project="a")
+        assert [(p.name, p.run_count) for p in store.list_projects()] == [("a", 1), ("b", 3)]
+        assert [(e.name, e.run_count) for e in store.list_experiments("b")] == [("x", 2), ("y", 1)]
+        with pytest.raises(ProjectNotFoundError):
+            store.list_experiments("zzz")
+
+    # -- params, summary, metadata ---------------------------------------------------------
+
+    def test_log_params_deep_merges(self, store: Store) -> None:
+        run = store.create_run(project="p", config={"retriever": {"top_k": 5, "k2": 1}, "lr": 0.1})
+        store.log_params(run.id, {"retriever": {"top_k": 10}, "seed": 7})
+        assert store.get_run(run.id).config == {
+            "retriever": {"top_k": 10, "k2": 1},
+            "lr": 0.1,
+            "seed": 7,
+        }
+        assert [r.id for r in store.search_runs("p", "params.retriever.top_k = 10")] == [run.id]
+
+    def test_params_accept_numpy_and_reject_objects(self, store: Store) -> None:
+        run = store.create_run(project="p", config={"n": np.int64(3), "arr": np.arange(2)})
+        assert store.get_run(run.id).config == {"n": 3, "arr": [0, 1]}
+        with pytest.raises(InvalidArgumentError, match="obj"):
+            store.log_params(run.id, {"obj": object()})
+        assert store.get_run(run.id).config == {"n": 3, "arr": [0, 1]}
+
+    def test_explicit_summary_overrides_until_logged_again(self, store: Store) -> None:
+        run = store.create_run(project="p")
+        store.log_metrics(run.id, {"acc": series([0, 1], [0.5, 0.7])})
+        store.set_summary(run.id, {"acc": 0.9, "best_model": "ckpt-3"})
+        got = store.get_run(run.id)
+        assert got.summary == {"acc": 0.9, "best_model": "ckpt-3"}
+        assert got.metrics["acc"].last == 0.7
+        assert [r.id for r in store.search_runs("p", "metrics.acc > 0.8")] == [run.id]
+        store.log_metrics(run.id, {"acc": series([2], [0.6])})
+        assert store.get_run(run.id).summary["acc"] == 0.6
+
+    def test_metadata_merges(self, store: Store) -> None:
+        run = store.create_run(project="p")
+        store.set_metadata(run.id, {"git": {"commit": "abc"}, "os": "linux"})
+        store.set_metadata(run.id, {"os": "mac", "hardware": {"cpus": 2}})
+        assert store.get_metadata(run.id) == {
+            "git": {"commit": "abc"},
+            "os": "mac",
+            "hardware": {"cpus": 2},
+        }
+
+    # -- metrics ------------------------------------------------------------------------
+
+    def test_history_round_trip_with_nan_and_inf(self, store: Store) -> None:
+        run = store.create_run(project="p")
+        values = [1.0, math.nan, math.inf, -math.inf, -0.0, 1e308, 5e-324]
+        s = series(list(range(7)), values)
+        store.log_metrics(run.id, {"loss": s})
+        got = store.get_history(run.id, "loss")
+        assert got.steps.tolist() == list(range(7))
+        assert np.array_equal(got.values, np.array(values), equal_nan=True)
+        assert np.allclose(got.timestamps, s.timestamps, rtol=0, atol=1e-6)
+        summary = store.get_run(run.id).metrics["loss"]
+        assert (summary.count, summary.min, summary.max) == (7, -math.inf, math.inf)
+        assert summary.last == 5e-324 and summary.last_step == 6
+
+    def test_all_nan_series_summary(self, store: Store) -> None:
+        run = store.create_run(project="p")
+        store.log_metrics(run.id, {"x": series([0, 1], [math.nan, math.nan])})
+        summary = store.get_run(run.id).metrics["x"]
+        assert summary.count == 2
+        assert math.isnan(summary.min) and math.isnan(summary.max) and math.isnan(summary.last)
+
+    def test_many_small_batches_and_large_batches_concatenate(self, store: Store) -> None:
+        run = store.create_run(project="p")
+        expected = []
+        step = 0
+        for size in [1, 3, 1000, 40_000, 7, 1, 20_000]:
+            vals = np.random.default_rng(size).normal(size=size)
+            steps = np.arange(step, step + size)
+            store.log_metrics(
+                run.id, {"m": MetricSeries(steps, vals, 1.7e9 + steps.astype(np.float64))}
+            )
+            expected.append(vals)
+            step += size
+        got = store.get_history(run.id, "m")
+        want = np.concatenate(expected)
+        assert got.steps.tolist() == list(range(step))
+        assert np.array_equal(got.values, want)
+        s = store.get_run(run.id).metrics["m"]
+        assert (s.count, s.min, s.max, s.last) == (step, want.min(), want.max(), want[-1])
+
+    def test_irregular_steps_and_out_of_order_steps(self, store: Store) -> None:
+        run = store.create_run(project="p")
+        store.log_metrics(run.id, {"m": series([10, 3, 2**40, -5], [1.0, 2.0, 3.0, 4.0])})
+        store.log_metrics(run.id, {"m": series([3], [5.0])})
+        got = store.get_history(run.id, "m")
+        assert got.steps.tolist() == [-5, 3, 3, 10, 2**40]
+        assert got.values.tolist() == [4.0, 2.0, 5.0, 1.0, 3.0]
+        assert store.get_run(run.id).metrics["m"].last == 5.0
+
+    def test_batch_ids_make_writes_idempotent(self, store: Store) -> None:
+        run = store.create_run(project="p")
+        batch = {"a": series([0, 1], [1.0, 2.0]), "b": series([0], [3.0])}
+        for _ in range(3):
+            store.log_metrics(run.id, batch, batch_id="batch-1")
+        store.log_metrics(run.id, {"a": series([2], [4.0])}, batch_id="batch-2")
+        assert store.get_history(run.id, "a").values.tolist() == [1.0, 2.0, 4.0]
+        assert store.get_run(run.id).metrics["a"].count == 3
+
+    def test_bad_key_rejects_whole_batch(self, store: Store) -> None:
+        run = store.create_run(project="p")
+        with pytest.raises(InvalidArgumentError, match="control character"):
+            store.log_metrics(run.id, {"good": series([0], [1.0]), "b\ad": series([0], [1.0])})
+        assert store.list_metric_keys(run.id) == []
+
+    def test_unicode_and_punctuated_keys(self, store: Store) -> None:
+        run = store.create_run(project="p")
+        keys = ["recall@10", "eval/ndcg@5", "loss.train", "точность", "精度 top-1", "a:b+c%"]
+        store.log_metrics(run.id, {k: series([0], [float(i)]) for i, k in enumerate(keys)})
+        assert store.list_metric_keys(run.id) == sorted(keys)
+        for i, k in enumerate(keys):
+            assert store.get_history(run.id, k).values.tolist() == [float(i)]
+
+    def test_unknown_key_gives_empty_history(self, store: Store) -> None:
+        run = store.create_run(project="p")
+        assert len(store.get_history(run.id, "missing")) == 0
+
+    def test_concurrent_writers_on_different_runs(self, store: Store) -> None:
+        runs = [store.create_run(project="p") for _ in range(4)]
+        errors: list[BaseException] = []
+
+        def work(run_id: str) -> None:
+            try:
+                for i in range(20):
+                    store.log_metrics(run_id, {"x": series([i], [float(i)])})
+            except BaseException as e:  # pragma: no cover - reported below
+                errors.append(e)
+
+        threads = [threading.Thread(target=work, args=(r.id,)) for r in runs]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        for r in runs:
+            assert store.get_history(r.id, "x").values.tolist() == [float(i) for i in range(20)]
+
+    # -- search ------------------------------------------------------------------------
+
+    def test_search_filters_orders_and_pages(self, store: Store) -> None:
+        ids = []
+        for i in range(6):
+            run = store.create_run(
+                project="p", config={"lr": 10.0**-i, "model": "bert" if i % 2 else "t5"}
+            )
+            store.log_metrics(run.id, {"recall@10": series([0, 1], [0.1 * i, 0.1 * i + 0.05])})
+            ids.append(run.id)
+        store.create_run(project="other", config={"lr": 1e-9})
+        found = store.search_runs(
+            "p", "params.lr < 0.01 and metrics.recall@10 > 0.3", order_by="-metrics.recall@10"
+        )
+        assert [r.id for r in found] == [ids[5], ids[4], ids[3]]
+        assert store.count_runs("p", "params.lr < 0.01 and metrics.recall@10 > 0.3") == 3
+        page = store.search_runs("p", order_by="metrics.recall@10", limit=2, offset=1)
+        assert [r.id for r in page] == [ids[1], ids[2]]
+        assert [r.id for r in store.search_runs("p", "params.model = 'bert'", "params.lr")] == [
+            ids[5],
+            ids[3],
+            ids[1],
+        ]
+        assert store.count_runs() == 7
+
+    def test_default_order_is_newest_first(self, store: Store) -> None:
+        a = store.create_run(project="p", created_at=1000.0)
+        b = store.create_run(project="p", created_at=2000.0)
+        assert [r.id for r in store.search_runs("p")] == [b.id, a.id]
+
+    def test_bad_filter_names_position(self, store: Store) -> None:
+        with pytest.raises(InvalidFilterError) as info:
+            store.search_runs("p", "params.lr < ")
+        assert info.value.position >= 10
+
+    @pytest.mark.parametrize("limit", [-1, 1.5, "10"])
+    def test_bad_limit_is_rejected(self, store: Store, limit: object) -> None:
+        with pytest.raises(InvalidArgumentError, match="limit"):
+            store.search_runs("p", limit=limit)  # type: ignore[arg-type]
+
+    # -- logs -------------------------------------------------------------------------
+
+    def test_logs_keep_order_and_streams(self, store: Store) -> None:
+        run = store.create_run(project="p")
+        store.append_logs(run.id, "stdout", "hello\n")
+        store.append_logs(run.id, "stderr", "warn ✓\n")
+        store.append_logs(run.id, "stdout", "bye\n")
+        assert store.read_logs(run.id) == "hello\nwarn ✓\nbye\n"
+        assert store.read_logs(run.id, "stdout") == "hello\nbye\n"
+        with pytest.raises(InvalidArgumentError, match="stream"):
+            store.append_logs(run.id, "stdin", "x")

@@ -1,0 +1,138 @@
+"""What happens to a run when its process ends badly: real child processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+import ragtrack
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
+
+LOGGER = """
+import os, sys, time
+import ragtrack
+run = ragtrack.init(project="p", dir=sys.argv[1], flush_interval=0.2,
+                    capture={"system_metrics": False, "git": False, "packages": False})
+print("RUN", run.id, flush=True)
+{body}
+"""
+
+
+def start(tmp_path: Path, body: str, **env: str) -> tuple[subprocess.Popen[str], str]:
+    script = tmp_path / "job.py"
+    script.write_text(LOGGER.replace("{body}", textwrap.dedent(body)))
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(tmp_path / "store")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "RAGTRACK_HEARTBEAT_INTERVAL": "0.2", **env},
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    assert line.startswith("RUN "), line + proc.stderr.read()  # type: ignore[union-attr]
+    return proc, line.split()[1]
+
+
+def wait_for_points(api: ragtrack.Api, run_id: str, key: str, n: int, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if len(api.run(run_id).history(key)) >= n:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"fewer than {n} points of {key} arrived in {timeout}s")
+
+
+def test_sigkill_loses_at_most_the_last_interval_and_reads_as_crashed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    proc, run_id = start(
+        tmp_path,
+        """
+        i = 0
+        while True:
+            run.log({"step_time": time.time()}, step=i)
+            i += 1
+            time.sleep(0.002)
+        """,
+    )
+    monkeypatch.setenv("RAGTRACK_HEARTBEAT_TIMEOUT", "2")
+    api = ragtrack.Api(dir=tmp_path / "store")
+    wait_for_points(api, run_id, "step_time", 200)
+    assert api.run(run_id).status is ragtrack.RunStatus.RUNNING
+    proc.send_signal(signal.SIGKILL)
+    killed_at = time.time()
+    proc.wait(10)
+    proc.stdout.close()  # type: ignore[union-attr]
+    proc.stderr.close()  # type: ignore[union-attr]
+
+    history = api.run(run_id).history("step_time")
+    # Every point up to the last flush before the kill is there, in order, once.
+    assert history.steps.tolist() == list(range(len(history)))
+    assert killed_at - history.values[-1] < 0.2 + 0.5  # flush interval + scheduling slack
+
+    time.sleep(2.5)
+    crashed = ragtrack.Api(dir=tmp_path / "store").run(run_id)
+    assert crashed.status is ragtrack.RunStatus.CRASHED
+    assert [r.id for r in api.runs("p", filter="status = 'crashed'")] == [run_id]
+
+
+def test_sigterm_flushes_and_marks_stopped(tmp_path: Path) -> None:
+    proc, run_id = start(
+        tmp_path,
+        """
+        for i in range(100):
+            run.log({"x": float(i)})
+        print("LOGGED", flush=True)
+        time.sleep(60)
+        """,
+    )
+    assert proc.stdout.readline().strip() == "LOGGED"  # type: ignore[union-attr]
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(20) == -signal.SIGTERM
+    proc.stdout.close()  # type: ignore[union-attr]
+    proc.stderr.close()  # type: ignore[union-attr]
+    stored = ragtrack.Api(dir=tmp_path / "store").run(run_id)
+    assert stored.status is ragtrack.RunStatus.STOPPED
+    assert len(stored.history("x")) == 100
+
+
+def test_uncaught_exception_marks_failed_with_traceback(tmp_path: Path) -> None:
+    proc, run_id = start(
+        tmp_path,
+        """
+        run.log({"x": 1.0})
+        raise RuntimeError("index build exploded")
+        """,
+    )
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 1 and "index build exploded" in err
+    stored = ragtrack.Api(dir=tmp_path / "store").run(run_id)
+    assert stored.status is ragtrack.RunStatus.FAILED
+    assert stored.error is not None and "RuntimeError: index build exploded" in stored.error
+    assert stored.history("x").values.tolist() == [1.0]
+
+
+def test_normal_exit_without_finish_completes_and_flushes(tmp_path: Path) -> None:
+    proc, run_id = start(
+        tmp_path,
+        """
+        for i in range(1000):
+            run.log({"x": float(i)})
+        """,
+    )
+    proc.communicate(timeout=20)
+    assert proc.returncode == 0
+    stored = ragtrack.Api(dir=tmp_path / "store").run(run_id)
+    assert stored.status is ragtrack.RunStatus.COMPLETED
+    assert len(stored.history("x")) == 1000
