@@ -10,7 +10,12 @@ from importlib import metadata
 
 import pytest
 
-from ragtrack.sdk.capture.environment import command_line, environment_info, installed_packages
+from ragtrack.sdk.capture.environment import (
+    _scan_packages,
+    command_line,
+    environment_info,
+    installed_packages,
+)
 
 
 def test_describes_the_interpreter_and_process() -> None:
@@ -47,8 +52,11 @@ def test_installed_packages_skips_broken_metadata(monkeypatch: pytest.MonkeyPatc
 
     dists = [Named("zeta", "2"), Broken(), Named("Alpha", "1"), Named("zeta", "3")]
     monkeypatch.setattr(metadata, "distributions", lambda: dists)
-
-    assert installed_packages() == {"Alpha": "1", "zeta": "2"}
+    _scan_packages.cache_clear()
+    try:
+        assert installed_packages() == {"Alpha": "1", "zeta": "2"}
+    finally:
+        _scan_packages.cache_clear()
 
 
 def test_environment_variables_are_never_recorded(monkeypatch: pytest.MonkeyPatch) -> None:
