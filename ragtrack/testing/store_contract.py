@@ -312,6 +312,12 @@ class StoreContract:
         ]
         assert store.count_runs() == 7
 
+    def test_contains_folds_case_in_every_alphabet(self, store: Store) -> None:
+        a = store.create_run(project="p", name="Ёлка-Über", config={"model": "ModèLE-É"})
+        store.create_run(project="p", name="other", config={"model": "bert"})
+        assert [r.id for r in store.search_runs("p", 'name contains "ёлка-über"')] == [a.id]
+        assert [r.id for r in store.search_runs("p", 'params.model contains "modèle-é"')] == [a.id]
+
     def test_default_order_is_newest_first(self, store: Store) -> None:
         a = store.create_run(project="p", created_at=1000.0)
         b = store.create_run(project="p", created_at=2000.0)

@@ -204,7 +204,7 @@ def test_booleans_are_params_values() -> None:
 )
 def test_times_accept_iso_dates_and_epoch_numbers(literal: str, epoch: float) -> None:
     for name in ("created", "started", "ended"):
-        assert parse(f"{name} >= {literal}") == cmp(Field(name), ">=", epoch)  # type: ignore[arg-type]
+        assert parse(f"{name} >= {literal}") == cmp(Field(name), ">=", epoch)
 
 
 def test_status_values_are_checked_and_lowercased() -> None:
@@ -233,6 +233,7 @@ ERRORS = [
     ("params. = 1", 7, "expected a key after 'params.'"),
     ("metrics..min = 1", 8, "expected a key after 'metrics.'"),
     ("metrics.` x` = 1", 8, "starts or ends with whitespace"),
+    ("metrics." + "k" * 251 + " = 1", 8, "251 characters long; the limit is 250"),
     ("metrics.loss <", 14, "expected a value (a number, a quoted string, true, false or null)"),
     ("metrics.loss", 12, "expected an operator after metrics.loss"),
     ("metrics.loss 5", 13, "expected an operator"),
@@ -302,6 +303,8 @@ def test_nesting_is_capped() -> None:
     assert error.position == 4 * MAX_DEPTH
     error = error_of("(not " * 40 + "name = 'a'")
     assert error.position == 5 * 32
+    error = error_of("(" * (MAX_FILTER_LENGTH - 1))
+    assert error.position == MAX_DEPTH
 
 
 def test_length_is_capped() -> None:
@@ -413,7 +416,7 @@ def test_arbitrary_order_specs_parse_or_raise_invalid_filter(text: str) -> None:
 # -- round trip of random valid expressions ---------------------------------------
 
 # Every character a filter can hold: no NUL, no lone surrogates.
-storable = st.characters(exclude_categories=("Cs",), exclude_characters="\x00")
+storable = st.characters(codec="utf-8", exclude_characters="\x00")
 keys = st.text(storable, min_size=1, max_size=12).filter(lambda k: key_problem(k) is None)
 strings = st.text(storable, max_size=12)
 numbers = st.floats(allow_nan=False)
@@ -501,3 +504,18 @@ def test_random_valid_expressions_round_trip(expr: Expr) -> None:
 def test_random_order_keys_round_trip(order: list[OrderKey]) -> None:
     assert parse_order_by([str(k) for k in order]) == order
     assert parse_order_by(", ".join(str(k) for k in order)) == order
+
+
+def test_examples_in_the_docs_parse() -> None:
+    import ast
+    import re
+    from pathlib import Path
+
+    doc = (Path(__file__).parents[2] / "docs" / "filter.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```text\n(.*?)```", doc, re.S)
+    lines = [line for b in blocks if "^" not in b for line in b.splitlines() if line.strip()]
+    assert len(lines) > 15
+    for line in lines:
+        assert parse_filter(line) is not None
+    for spec in re.findall(r'order_by=("[^"]*"|\[[^\]]*\])', doc):
+        assert parse_order_by(ast.literal_eval(spec))

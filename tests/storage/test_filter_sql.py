@@ -19,17 +19,24 @@ ALL = {"r1", "r2", "r3", "r4", "r5"}
 
 
 def _run(
-    id: str, project: int, experiment: int | None, name: str, status: str, **times: Any
+    id: str,
+    project: int,
+    experiment: int | None,
+    name: str,
+    status: str,
+    times: tuple[float | None, float | None, float | None, float | None],
 ) -> dict[str, Any]:
-    row = {"started_at": None, "ended_at": None, "heartbeat_at": None, "created_at": NOW - 100}
-    row.update(times)
+    created, started, ended, heartbeat = (None if t is None else NOW + t for t in times)
     return {
         "id": id,
         "project_id": project,
         "experiment_id": experiment,
         "name": name,
         "status": status,
-        **row,
+        "created_at": created,
+        "started_at": started,
+        "ended_at": ended,
+        "heartbeat_at": heartbeat,
     }
 
 
@@ -43,7 +50,7 @@ def _summary(
         "last": value,
         "min": low,
         "max": value,
-        "count": count,
+        "n_points": count,
     }
 
 
@@ -69,14 +76,15 @@ def engine() -> Iterator[sa.Engine]:
         conn.execute(
             runs.insert(),
             [
-                _run("r1", 1, 1, "bm25-top5", "completed", created_at=NOW - 1000, started_at=NOW - 990, ended_at=NOW - 900),
-                _run("r2", 1, 2, "dense-50%", "running", created_at=NOW - 600, started_at=NOW - 500, heartbeat_at=NOW),
+                # times relative to NOW: (created, started, ended, heartbeat)
+                _run("r1", 1, 1, "bm25-top5", "completed", (-1000, -990, -900, None)),
+                _run("r2", 1, 2, "dense-50%", "running", (-600, -500, None, 0)),
                 # A running run whose heartbeat is an hour old: it counts as crashed.
-                _run("r3", 1, None, "dense_v2", "running", created_at=NOW - 4000, started_at=NOW - 4000, heartbeat_at=NOW - 3600),
-                _run("r4", 2, None, "it's \"quoted\"", "failed", created_at=NOW - 200),
-                _run("r5", 2, None, "queued\\run", "queued", created_at=NOW - 50),
+                _run("r3", 1, None, "dense_v2", "running", (-4000, -4000, None, -3600)),
+                _run("r4", 2, None, 'it\'s "quoted"', "failed", (-200, None, None, None)),
+                _run("r5", 2, None, "queued\\run", "queued", (-50, None, None, None)),
             ],
-        )  # fmt: skip
+        )
         conn.execute(
             params.insert(),
             [
@@ -318,3 +326,11 @@ def test_all_values_are_bound_parameters(engine: sa.Engine) -> None:
     for value in ("0.123456", "needle", "failed", "haystack", "lr"):
         assert value not in sql
     assert {"lr", "%needle%", "failed", "haystack"} <= set(compiled.params.values())
+
+
+def test_postgresql_rendering() -> None:
+    from sqlalchemy.dialects.postgresql.base import PGDialect
+
+    dialect = PGDialect()  # type: ignore[no-untyped-call]
+    sql = str(_query('name contains "50%"', "-metrics.loss").compile(dialect=dialect))
+    assert "ILIKE" in sql and "ESCAPE" in sql and "DESC NULLS LAST" in sql

@@ -53,6 +53,15 @@ Leaf = Comparison | InList | Contains | IsNull
 #: Escape character of LIKE patterns built from ``contains`` substrings.
 LIKE_ESCAPE = "\\"
 
+#: Summary column of each metric aggregate (``count`` is stored as ``n_points``).
+_AGGREGATE_COLUMNS: dict[str, sa.ColumnElement[Any]] = {
+    "value": summaries.c["value"],
+    "last": summaries.c["last"],
+    "min": summaries.c["min"],
+    "max": summaries.c["max"],
+    "count": summaries.c["n_points"],
+}
+
 _COMPARE: dict[str, Callable[[sa.ColumnElement[Any], Any], Clause]] = {
     "=": lambda c, v: c == v,
     "!=": lambda c, v: c != v,
@@ -171,7 +180,7 @@ def _param_clause(leaf: Leaf) -> Clause:
 
 
 def _metric_clause(leaf: Leaf) -> Clause:
-    column = summaries.c[leaf.field.aggregate or "value"]
+    column = _AGGREGATE_COLUMNS[leaf.field.aggregate or "value"]
 
     def exists(condition: Clause) -> Clause:
         return _exists(summaries.c.run_id, summaries.c.key == leaf.field.key, condition)
@@ -236,8 +245,8 @@ def _column_condition(column: sa.ColumnElement[Any], leaf: Leaf) -> Clause:
 def _contains(column: sa.ColumnElement[Any], substring: str) -> Clause:
     """Case-insensitive substring match with LIKE wildcards in ``substring`` escaped.
 
-    SQLite's ``lower()`` only folds ASCII, so on SQLite the match is
-    case-insensitive for ASCII letters only; PostgreSQL's ILIKE folds all of Unicode.
+    Case folding covers all of Unicode on both backends: the SQLite engine
+    registers a Unicode-aware ``lower()`` (see ``_engine.py``).
     """
     escaped = (
         substring.replace(LIKE_ESCAPE, LIKE_ESCAPE * 2)
@@ -257,7 +266,7 @@ def _order_columns(field: Field, stale_before: float) -> list[tuple[sa.ColumnEle
             (_param_scalar(field, params.c.value_text), True),
         ]
     if field.name == "metrics":
-        column = summaries.c[field.aggregate or "value"]
+        column = _AGGREGATE_COLUMNS[field.aggregate or "value"]
         value = (
             sa.select(column)
             .where(summaries.c.run_id == runs.c.id, summaries.c.key == field.key)
