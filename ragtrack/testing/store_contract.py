@@ -344,3 +344,26 @@ class StoreContract:
         assert store.read_logs(run.id, "stdout") == "hello\nbye\n"
         with pytest.raises(InvalidArgumentError, match="stream"):
             store.append_logs(run.id, "stdin", "x")
+
+    def test_concurrent_writers_on_one_run_and_key(self, store: Store) -> None:
+        # Several writers appending to one series must not lose or clash points
+        # (the tail chunk is rewritten on append).
+        run = store.create_run(project="p")
+        errors: list[BaseException] = []
+
+        def work(worker: int) -> None:
+            try:
+                for i in range(15):
+                    store.log_metrics(run.id, {"x": series([worker * 100 + i], [float(worker)])})
+            except BaseException as e:  # pragma: no cover - reported below
+                errors.append(e)
+
+        threads = [threading.Thread(target=work, args=(w,)) for w in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        history = store.get_history(run.id, "x")
+        assert sorted(history.steps.tolist()) == sorted(w * 100 + i for w in range(4) for i in range(15))
+        assert store.get_run(run.id).metrics["x"].count == 60

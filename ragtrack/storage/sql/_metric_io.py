@@ -20,7 +20,7 @@ from ragtrack.exceptions import InvalidArgumentError
 from ragtrack.storage._keys import validate_key
 from ragtrack.storage.sql import _chunks
 from ragtrack.storage.sql._schema import metric_batches, metric_chunks, summaries
-from ragtrack.storage.sql._upsert import upsert
+from ragtrack.storage.sql._upsert import insert_ignoring_conflicts, upsert
 
 
 def validate_batch(batch: Mapping[str, MetricSeries]) -> None:
@@ -37,16 +37,16 @@ def validate_batch(batch: Mapping[str, MetricSeries]) -> None:
 
 def claim_batch(conn: sa.Connection, run_id: str, batch_id: str) -> bool:
     """Record ``batch_id`` as applied; False if it already was (a retry)."""
-    if len(batch_id) > 64:
-        raise InvalidArgumentError("batch_id is longer than 64 characters", field="batch_id")
-    result = upsert(
-        conn,
-        metric_batches,
-        [{"run_id": run_id, "batch_id": batch_id, "applied_at": time.time()}],
-        keys=("run_id", "batch_id"),
-        update=(),
-    )
-    return bool(result.rowcount)
+    if not batch_id or len(batch_id) > 64:
+        raise InvalidArgumentError("batch_id must be 1 to 64 characters", field="batch_id")
+    # RETURNING rather than rowcount: drivers disagree on rowcount for
+    # ON CONFLICT DO NOTHING (psycopg reports -1 with implicit RETURNING).
+    inserted = conn.execute(
+        insert_ignoring_conflicts(conn, metric_batches, ("run_id", "batch_id"))
+        .values(run_id=run_id, batch_id=batch_id, applied_at=time.time())
+        .returning(metric_batches.c.batch_id)
+    ).first()
+    return inserted is not None
 
 
 def write_metrics(conn: sa.Connection, run_id: str, batch: Mapping[str, MetricSeries]) -> None:

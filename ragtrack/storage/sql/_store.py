@@ -131,8 +131,14 @@ class SqlStore(Store):
             eid = conn.execute(sa.select(experiments.c.id).where(*where)).scalar_one()
         return int(eid)
 
-    def _require_run(self, conn: sa.Connection, run_id: str) -> None:
-        if conn.execute(sa.select(runs.c.id).where(runs.c.id == run_id)).scalar() is None:
+    def _require_run(self, conn: sa.Connection, run_id: str, *, lock: bool = False) -> None:
+        query = sa.select(runs.c.id).where(runs.c.id == run_id)
+        if lock:
+            # Appending rewrites the tail chunk (read-modify-write): writers of one
+            # run take turns. SQLite's BEGIN IMMEDIATE already serialises; this
+            # row lock does it on PostgreSQL, whose writers run concurrently.
+            query = query.with_for_update()
+        if conn.execute(query).scalar() is None:
             raise RunNotFoundError(f"no run with id {run_id!r}")
 
     # -- projects and experiments ------------------------------------------------------
@@ -424,7 +430,7 @@ class SqlStore(Store):
     ) -> None:
         _metric_io.validate_batch(batch)
         with self._write() as conn:
-            self._require_run(conn, run_id)
+            self._require_run(conn, run_id, lock=True)
             if batch_id is not None and not _metric_io.claim_batch(conn, run_id, batch_id):
                 return
             _metric_io.write_metrics(conn, run_id, batch)

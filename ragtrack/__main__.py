@@ -1,0 +1,6 @@
+"""``python -m ragtrack``: the same as the ``ragtrack`` console script."""
+
+from ragtrack.cli import main
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,161 @@
+"""``ragtrack db upgrade`` and ``ragtrack db current``: the store's schema revision.
+
+The embedded store migrates itself on open, so ``db upgrade`` matters most for a
+shared PostgreSQL database, which ragtrack never migrates behind the operator's
+back. Neither command opens a store: opening one would already upgrade it.
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+import sqlalchemy as sa
+
+from ragtrack.cli._state import CliState, pass_state
+from ragtrack.exceptions import InvalidArgumentError, StoreError
+from ragtrack.storage._registry import DB_FILE, default_dir
+from ragtrack.storage.sql._engine import create_engine
+from ragtrack.storage.sql._migrations import current_revision, ensure_schema, known_revisions
+from ragtrack.storage.sql._schema import SCHEMA_REVISION
+
+_URI_HELP = (
+    "Database URL (sqlite:///path/ragtrack.db, postgresql+psycopg://user@host/db) or a store "
+    "directory; default: --dir, else $RAGTRACK_URI, $RAGTRACK_DIR, ./.ragtrack."
+)
+
+
+@dataclass(frozen=True)
+class Database:
+    """Where a store's tables live.
+
+    ``file`` is the SQLite file (``None`` for a server database or in-memory
+    SQLite); ``lock_path`` serialises concurrent migrations of that file.
+    """
+
+    url: str
+    file: Path | None = None
+
+    @property
+    def lock_path(self) -> str | None:
+        return f"{self.file}.lock" if self.file is not None else None
+
+    @property
+    def display(self) -> str:
+        return sa.make_url(self.url).render_as_string(hide_password=True)
+
+
+def resolve_database(store_dir: str | None, uri: str | None) -> Database:
+    """The database that ``--uri`` or else ``--dir`` or else the environment names.
+
+    Example:
+        >>> resolve_database(None, "sqlite:////tmp/x/ragtrack.db").file
+        PosixPath('/tmp/x/ragtrack.db')
+        >>> resolve_database("/tmp/store", None).url
+        'sqlite:////tmp/store/ragtrack.db'
+    """
+    if uri is None and store_dir is None:
+        uri = os.environ.get("RAGTRACK_URI") or None
+    if uri is None:
+        path = Path(store_dir) if store_dir is not None else default_dir()
+        return _embedded(path)
+    scheme = uri.split(":", 1)[0].lower()
+    if scheme.startswith("sqlite"):
+        database = sa.make_url(uri).database
+        memory = database in (None, "", ":memory:")
+        return Database(uri, None if memory else Path(database or ""))
+    if scheme.startswith("postgresql"):
+        return Database(uri)
+    if scheme in ("http", "https"):
+        raise InvalidArgumentError(
+            f"{uri!r} names a ragtrack server; run `ragtrack db upgrade --uri <database URL>` "
+            f"against the server's database instead",
+            field="uri",
+        )
+    if scheme == "file" or "://" not in uri:
+        return _embedded(Path(uri.removeprefix("file://")))
+    raise InvalidArgumentError(
+        f"unsupported database URI {uri!r}: use a directory, sqlite:///path or "
+        f"postgresql+psycopg://...",
+        field="uri",
+    )
+
+
+def _embedded(path: Path) -> Database:
+    file = path.absolute() / DB_FILE
+    return Database(f"sqlite:///{file}", file)
+
+
+@contextmanager
+def _engine(db: Database) -> Iterator[sa.Engine]:
+    try:
+        engine = create_engine(db.url)
+    except ModuleNotFoundError as e:
+        raise StoreError(
+            f"the database driver {e.name!r} for {db.display} is not installed: "
+            f"pip install 'psycopg[binary]' for PostgreSQL"
+        ) from e
+    try:
+        yield engine
+    except sa.exc.SQLAlchemyError as e:
+        cause = getattr(e, "orig", None) or e
+        raise StoreError(f"cannot use the database {db.display}: {cause}") from e
+    finally:
+        engine.dispose()
+
+
+@click.group("db")
+def db_group() -> None:
+    """Inspect and migrate the store's database schema."""
+
+
+@db_group.command("upgrade")
+@click.option("--uri", help=_URI_HELP)
+@pass_state
+def upgrade(state: CliState, uri: str | None) -> None:
+    """Migrate the database schema to the newest revision this ragtrack knows.
+
+    Safe to run repeatedly and concurrently: an up-to-date database is left alone.
+    """
+    db = resolve_database(state.dir, uri)
+    if db.file is not None:
+        try:
+            db.file.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise StoreError(f"cannot create the directory {str(db.file.parent)!r}: {e}") from e
+    with _engine(db) as engine:
+        before = current_revision(engine)
+        ensure_schema(engine, upgrade=True, lock_path=db.lock_path)
+        after = current_revision(engine)
+    click.echo(f"database: {db.display}")
+    click.echo(f"before:   {before or 'none (empty database)'}")
+    click.echo(f"after:    {after}")
+    click.echo("Already up to date." if before == after else f"Upgraded to {after}.")
+
+
+@db_group.command("current")
+@click.option("--uri", help=_URI_HELP)
+@pass_state
+def current(state: CliState, uri: str | None) -> None:
+    """Print the database's schema revision and the one this ragtrack needs."""
+    db = resolve_database(state.dir, uri)
+    click.echo(f"database: {db.display}")
+    if db.file is not None and not db.file.exists():
+        # Connecting would create an empty file; say so instead.
+        click.echo("current:  none (no database yet; the first run or `ragtrack db upgrade` creates it)")
+        click.echo(f"head:     {SCHEMA_REVISION}")
+        return
+    with _engine(db) as engine:
+        revision = current_revision(engine)
+    if revision == SCHEMA_REVISION:
+        note = "(up to date)"
+    elif revision is not None and revision not in known_revisions():
+        note = "(newer than this ragtrack: pip install -U ragtrack)"
+    else:
+        note = "(run `ragtrack db upgrade`)"
+    click.echo(f"current:  {revision or 'none (empty database)'} {note}")
+    click.echo(f"head:     {SCHEMA_REVISION}")
