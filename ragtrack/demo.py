@@ -50,7 +50,11 @@ _BASE_RECALL = 0.62
 _TOPK_FAITHFULNESS = {3: -0.04, 5: 0.02, 10: -0.01}
 _EMBED_LATENCY_MS = {"bge-base-en-v1.5": 24.0, "e5-base-v2": 22.0, "all-MiniLM-L6-v2": 7.0}
 _EMBED_FLOOR = {"bge-base-en-v1.5": 0.21, "e5-base-v2": 0.24, "all-MiniLM-L6-v2": 0.33}
-_SHORT_NAMES = {"bge-base-en-v1.5": "bge-base", "e5-base-v2": "e5-base", "all-MiniLM-L6-v2": "minilm"}
+_SHORT_NAMES = {
+    "bge-base-en-v1.5": "bge-base",
+    "e5-base-v2": "e5-base",
+    "all-MiniLM-L6-v2": "minilm",
+}
 
 #: The config every tutorial starts from; logged first and tagged ``baseline``.
 BASELINE = (256, 5, "all-MiniLM-L6-v2")

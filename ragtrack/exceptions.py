@@ -66,6 +66,12 @@ class ProjectNotFoundError(NotFoundError):
     code = "PROJECT_NOT_FOUND"
 
 
+class StoreNotFoundError(NotFoundError):
+    """A reader named an embedded store directory that holds no store."""
+
+    code = "STORE_NOT_FOUND"
+
+
 class AmbiguousIdError(InvalidArgumentError):
     """A run id prefix matches more than one run."""
 

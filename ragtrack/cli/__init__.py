@@ -6,6 +6,8 @@ Example:
     True
 """
 
+from __future__ import annotations
+
 from ragtrack.cli.main import cli, main
 
 __all__ = ["cli", "main"]

@@ -103,7 +103,8 @@ def render_table(
     ``right`` holds the indexes of right-aligned (numeric) columns.
 
     Example:
-        >>> print("\\n".join(render_table(["key", "value"], [["mrr", "0.52"], ["ndcg@10", "0.6"]], right=[1])))
+        >>> rows = [["mrr", "0.52"], ["ndcg@10", "0.6"]]
+        >>> print("\\n".join(render_table(["key", "value"], rows, right=[1])))
         key      value
         mrr       0.52
         ndcg@10    0.6
@@ -123,6 +124,7 @@ def render_table(
     return [line(headers), *(line(row) for row in rows)]
 
 
-def echo_json(value: Any) -> None:
-    """Print ``value`` as strict JSON (non-finite floats as strings), indented."""
-    click.echo(json.dumps(strict_json(value), indent=2, ensure_ascii=False, allow_nan=False))
+def echo_json(value: Any, indent: int | None = 2) -> None:
+    """Print ``value`` as strict JSON (non-finite floats as strings)."""
+    text = json.dumps(strict_json(value), indent=indent, ensure_ascii=False, allow_nan=False)
+    click.echo(text)

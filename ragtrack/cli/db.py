@@ -8,8 +8,8 @@ back. Neither command opens a store: opening one would already upgrade it.
 from __future__ import annotations
 
 import os
-from contextlib import contextmanager
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -146,7 +146,9 @@ def current(state: CliState, uri: str | None) -> None:
     click.echo(f"database: {db.display}")
     if db.file is not None and not db.file.exists():
         # Connecting would create an empty file; say so instead.
-        click.echo("current:  none (no database yet; the first run or `ragtrack db upgrade` creates it)")
+        click.echo(
+            "current:  none (no database yet: the first run or `ragtrack db upgrade` makes it)"
+        )
         click.echo(f"head:     {SCHEMA_REVISION}")
         return
     with _engine(db) as engine:

@@ -29,7 +29,7 @@ BEST_BY = "recall@10"
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of every value logged.")
 @pass_state
 def demo(state: CliState, n_runs: int, project: str, seed: int) -> None:
-    """Log realistic demo RAG runs, then print commands to explore them.
+    """Log realistic RAG demo runs to explore.
 
     Takes a few seconds. Running it again adds more runs to the project.
     """

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
 from collections.abc import Sequence
 
@@ -95,9 +96,13 @@ def list_runs(
         echo_json([run.to_dict() for run in runs])
         return
     total = api.count_runs(project, filter_text)
-    for line in runs_table(runs, metric_columns(runs, metric_keys, order_by)):
-        click.echo(line)
-    click.echo(_footer(len(runs), total, offset))
+    if runs:
+        for line in runs_table(runs, metric_columns(runs, metric_keys, order_by)):
+            click.echo(line)
+    footer = _footer(len(runs), total, offset)
+    if total == 0 and project is not None and project not in {p.name for p in api.projects()}:
+        footer += f" (there is no project {project!r}: see `ragtrack projects list`)"
+    click.echo(footer)
 
 
 def metric_columns(
@@ -107,8 +112,8 @@ def metric_columns(
 
     ``requested`` keys win. Otherwise metrics named in ``order_by`` come first,
     then top-level keys (``recall@10``) before namespaced ones (``train/loss``,
-    more often a curve than a result), each by how many runs have them;
-    ``system/`` keys are left out.
+    more often a curve than a result), each by how many runs have them.
+    ``system/`` keys and non-numeric summary values are left out.
 
     Example:
         >>> metric_columns([], requested=["mrr"])
@@ -117,7 +122,10 @@ def metric_columns(
     if requested:
         return list(dict.fromkeys(requested))
     counts = Counter(
-        key for run in runs for key in run.summary if not key.startswith("system/")
+        key
+        for run in runs
+        for key, value in run.summary.items()
+        if _is_number(value) and not key.startswith("system/")
     )
     ordered = [
         k.field.key
@@ -127,6 +135,10 @@ def metric_columns(
     ranked = sorted(counts, key=lambda k: ("/" in k, -counts[k], k))
     columns = [key for key in dict.fromkeys([*ordered, *ranked]) if key is not None]
     return columns[:AUTO_METRIC_COLUMNS]
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def runs_table(runs: Sequence[ApiRun], metric_keys: Sequence[str]) -> list[str]:
@@ -159,9 +171,7 @@ def _footer(shown: int, total: int, offset: int) -> str:
 
 @runs_group.command("show")
 @click.argument("run_id")
-@click.option(
-    "--json", "as_json", is_flag=True, help="Print the run as JSON, with its metadata."
-)
+@click.option("--json", "as_json", is_flag=True, help="Print the run as JSON, with its metadata.")
 @pass_state
 def show_run(state: CliState, run_id: str, as_json: bool) -> None:
     """Show everything about one run.
@@ -178,10 +188,9 @@ def show_run(state: CliState, run_id: str, as_json: bool) -> None:
 
 def stdin_is_interactive() -> bool:
     """Whether a person can answer a prompt (tests replace this)."""
-    stream = click.get_text_stream("stdin")
     try:
-        return stream.isatty()
-    except (AttributeError, ValueError):  # closed or replaced stdin
+        return bool(sys.stdin.isatty())
+    except (AttributeError, ValueError):  # no stdin at all (pythonw) or a closed one
         return False
 
 
@@ -253,13 +262,14 @@ def run_history(state: CliState, run_id: str, key: str, as_json: bool) -> None:
                 "steps": series.steps.tolist(),
                 "values": series.values.tolist(),
                 "timestamps": series.timestamps.tolist(),
-            }
+            },
+            indent=None,  # one line: a history can have millions of points
         )
         return
     rows = [
         [str(step), format_number(value, 10), precise_time(at)]
         for step, value, at in zip(
-            series.steps.tolist(), series.values.tolist(), series.timestamps.tolist()
+            series.steps.tolist(), series.values.tolist(), series.timestamps.tolist(), strict=True
         )
     ]
     for line in render_table(["step", "value", "time"], rows, right=(0, 1)):

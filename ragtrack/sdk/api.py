@@ -143,7 +143,8 @@ class Api:
     """Query runs in a store.
 
     Args:
-        dir: embedded store directory (default ``$RAGTRACK_DIR`` or ``./.ragtrack``).
+        dir: embedded store directory (default ``$RAGTRACK_DIR`` or ``./.ragtrack``);
+            it must exist (StoreNotFoundError otherwise).
         store: an already open store (overrides ``dir``).
 
     Example:
@@ -154,7 +155,7 @@ class Api:
     """
 
     def __init__(self, dir: str | os.PathLike[str] | None = None, *, store: Store | None = None):
-        self.store = store if store is not None else open_store(dir=dir)
+        self.store = store if store is not None else open_store(dir=dir, create=False)
 
     def close(self) -> None:
         self.store.close()

@@ -74,7 +74,9 @@ def track(
     return decorate(fn) if fn is not None else decorate
 
 
-def _config_from_arguments(arguments: Mapping[str, Any], signature: inspect.Signature) -> dict[str, Any]:
+def _config_from_arguments(
+    arguments: Mapping[str, Any], signature: inspect.Signature
+) -> dict[str, Any]:
     config: dict[str, Any] = {}
     for name, value in arguments.items():
         kind = signature.parameters[name].kind

@@ -116,8 +116,10 @@ class Run:
         capture: CaptureSettings | None = None,
         flush_interval: float = 1.0,
         dir: str | None = None,
+        owns_store: bool = False,
     ) -> None:
         self._store = store
+        self._owns_store = owns_store
         self.dir = dir
         capture = capture or CaptureSettings.resolve(None)
         record = store.create_run(
@@ -132,7 +134,9 @@ class Run:
         self._system_step = 0
         self._known_keys: set[str] = set()
         self._finished = False
-        self._console = ConsoleCapture(limit_bytes=capture.console_limit_bytes) if capture.console else None
+        self._console = (
+            ConsoleCapture(limit_bytes=capture.console_limit_bytes) if capture.console else None
+        )
         self._writer = BackgroundWriter(
             store,
             self.id,
@@ -175,7 +179,9 @@ class Run:
             >>> run.log({"loss": 0.42, "recall@10": 0.61}, step=100)  # doctest: +SKIP
         """
         if self._finished:
-            raise RunFinishedError(f"run {self.id} has finished; start a new one with ragtrack.init")
+            raise RunFinishedError(
+                f"run {self.id} has finished; start a new one with ragtrack.init"
+            )
         if step is None:
             step = self._next_step
         elif type(step) is not int or not -(2**63) <= step < 2**63:
@@ -191,7 +197,9 @@ class Run:
         """Write everything logged so far now, instead of at the next interval."""
         self._writer.flush()
 
-    def finish(self, status: RunStatus | str = RunStatus.COMPLETED, error: str | None = None) -> None:
+    def finish(
+        self, status: RunStatus | str = RunStatus.COMPLETED, error: str | None = None
+    ) -> None:
         """Flush everything and mark the run ended. Calling it again does nothing."""
         if self._finished:
             return
@@ -204,7 +212,11 @@ class Run:
         try:
             self._writer.close()
         finally:
-            self._store.update_run(self.id, status=RunStatus(status), error=error)
+            try:
+                self._store.update_run(self.id, status=RunStatus(status), error=error)
+            finally:
+                if self._owns_store:
+                    self._store.close()
 
     def __enter__(self) -> Run:
         return self
@@ -289,6 +301,36 @@ def init(
     project = project or os.environ.get("RAGTRACK_PROJECT") or "default"
     store_dir = os.fspath(dir) if dir is not None else None
     store = open_store(dir=store_dir)
+    try:
+        return _new_run(
+            store,
+            project,
+            experiment,
+            name,
+            config,
+            tags,
+            notes,
+            settings,
+            flush_interval,
+            store_dir,
+        )
+    except BaseException:
+        store.close()
+        raise
+
+
+def _new_run(
+    store: Store,
+    project: str,
+    experiment: str | None,
+    name: str | None,
+    config: Mapping[str, Any] | None,
+    tags: Sequence[str] | None,
+    notes: str,
+    settings: CaptureSettings,
+    flush_interval: float,
+    store_dir: str | None,
+) -> Run:
     return Run(
         store,
         project=project,
@@ -300,4 +342,5 @@ def init(
         capture=settings,
         flush_interval=flush_interval,
         dir=store_dir,
+        owns_store=True,
     )

@@ -71,10 +71,11 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def resolve_run_id(self, prefix: str) -> str:
-        """The one run id starting with ``prefix`` (at least 4 characters).
+        """``prefix`` itself when it is a run id, else the one run id starting
+        with it (a prefix needs at least 4 characters).
 
-        Raises RunNotFoundError when none matches and AmbiguousIdError when
-        several do.
+        Raises RunNotFoundError when none matches, AmbiguousIdError when several
+        do, and InvalidArgumentError for a prefix shorter than 4 characters.
         """
 
     @abc.abstractmethod

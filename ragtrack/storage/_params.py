@@ -25,8 +25,10 @@ def flatten_config(config: Mapping[str, Any], prefix: str = "") -> Iterator[Para
     stored as JSON text.
 
     Example:
-        >>> list(flatten_config({"lr": 0.1, "retriever": {"top_k": 5}}))
-        [ParamRow(key='lr', text='0.1', number=0.1), ParamRow(key='retriever.top_k', text='5', number=5.0)]
+        >>> for row in flatten_config({"lr": 0.1, "retriever": {"top_k": 5}}):
+        ...     print(row)
+        ParamRow(key='lr', text='0.1', number=0.1)
+        ParamRow(key='retriever.top_k', text='5', number=5.0)
     """
     for raw_key, value in config.items():
         key = f"{prefix}{raw_key}"

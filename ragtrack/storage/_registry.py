@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ragtrack.exceptions import InvalidArgumentError, StoreError
+from ragtrack.exceptions import InvalidArgumentError, StoreError, StoreNotFoundError
 from ragtrack.storage._base import DEFAULT_STALE_AFTER, Store
 
 #: File name of the SQLite database inside an embedded store directory.
@@ -32,11 +32,15 @@ def stale_after_from_env() -> float:
     return value
 
 
-def open_store(dir: str | os.PathLike[str] | None = None, uri: str | None = None) -> Store:
+def open_store(
+    dir: str | os.PathLike[str] | None = None, uri: str | None = None, *, create: bool = True
+) -> Store:
     """Open the store named by ``uri`` or the embedded store in ``dir``.
 
     With neither, ``$RAGTRACK_URI`` then ``$RAGTRACK_DIR`` then ``./.ragtrack``
-    decide. A directory is created on first use.
+    decide. An embedded store is created on first use unless ``create`` is
+    false (readers pass that, so a typo in a path does not leave an empty store
+    behind); then a missing one raises StoreNotFoundError.
 
     Example:
         >>> import tempfile
@@ -48,19 +52,24 @@ def open_store(dir: str | os.PathLike[str] | None = None, uri: str | None = None
     if uri is None and dir is None:
         uri = os.environ.get("RAGTRACK_URI") or None
     if uri is not None:
-        return _open_uri(uri, stale_after)
+        return _open_uri(uri, stale_after, create)
     path = Path(dir) if dir is not None else default_dir()
+    db = path / DB_FILE
+    if not create and not db.exists():
+        raise StoreNotFoundError(
+            f"no ragtrack store in {str(path)!r}: log a run there first (ragtrack.init), "
+            f"or point RAGTRACK_DIR / --dir at the directory that holds {DB_FILE}"
+        )
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise StoreError(f"cannot create the ragtrack directory {str(path)!r}: {e}") from e
     from ragtrack.storage.sql import SqlStore
 
-    db = path / DB_FILE
     return SqlStore(f"sqlite:///{db}", stale_after=stale_after, lock_path=f"{db}.lock")
 
 
-def _open_uri(uri: str, stale_after: float) -> Store:
+def _open_uri(uri: str, stale_after: float, create: bool) -> Store:
     scheme = uri.split(":", 1)[0].lower()
     if scheme.startswith(("sqlite", "postgresql")):
         from ragtrack.storage.sql import SqlStore
@@ -73,7 +82,7 @@ def _open_uri(uri: str, stale_after: float) -> Store:
             field="uri",
         )
     if scheme == "file" or "://" not in uri:
-        return open_store(dir=uri.removeprefix("file://"))
+        return open_store(dir=uri.removeprefix("file://"), create=create)
     raise InvalidArgumentError(
         f"unsupported store URI {uri!r}: use a directory, sqlite:///path or postgresql+psycopg://...",
         field="uri",

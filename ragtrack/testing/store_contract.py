@@ -44,7 +44,12 @@ class StoreContract:
 
     def test_create_and_get_run(self, store: Store) -> None:
         run = store.create_run(
-            project="p", experiment="e", name="first", config={"lr": 0.1}, tags=["b", "a"], notes="n"
+            project="p",
+            experiment="e",
+            name="first",
+            config={"lr": 0.1},
+            tags=["b", "a"],
+            notes="n",
         )
         got = store.get_run(run.id)
         assert got == run
@@ -98,6 +103,10 @@ class StoreContract:
             store.resolve_run_id("ffff")
         with pytest.raises(RunNotFoundError):
             store.resolve_run_id("ab%")
+        short = store.create_run(project="p", run_id="ab")
+        assert store.resolve_run_id("ab") == short.id
+        with pytest.raises(InvalidArgumentError, match="4 or more"):
+            store.resolve_run_id("abc")
 
     def test_update_run_status_stamps_end(self, store: Store) -> None:
         run = store.create_run(project="p")
@@ -365,5 +374,7 @@ class StoreContract:
             t.join()
         assert errors == []
         history = store.get_history(run.id, "x")
-        assert sorted(history.steps.tolist()) == sorted(w * 100 + i for w in range(4) for i in range(15))
+        assert sorted(history.steps.tolist()) == sorted(
+            w * 100 + i for w in range(4) for i in range(15)
+        )
         assert store.get_run(run.id).metrics["x"].count == 60

@@ -33,7 +33,11 @@ def test_three_line_integration_stores_everything(tmp_path: Path) -> None:
 
     stored = ragtrack.Api(dir=tmp_path).run(run.id)
     assert stored.status is ragtrack.RunStatus.COMPLETED
-    assert (stored.project, stored.experiment, stored.notes) == ("rag-search", "chunking", "first try")
+    assert (stored.project, stored.experiment, stored.notes) == (
+        "rag-search",
+        "chunking",
+        "first try",
+    )
     assert stored.params == {"chunk_size": 512, "retriever": {"top_k": 5}, "lr": 3e-5}
     assert stored.tags == ("baseline",)
     assert stored.summary == {"loss": 0.40, "recall@10": 0.61, "best_recall@10": 0.64}

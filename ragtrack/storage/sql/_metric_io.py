@@ -67,7 +67,14 @@ def write_metrics(conn: sa.Connection, run_id: str, batch: Mapping[str, MetricSe
             seq = tail["seq"]
             if tail["n_points"] < _chunks.MERGE_BELOW_POINTS:
                 head = _chunks.decode(
-                    [(tail["n_points"], tail["steps_blob"], tail["values_blob"], tail["times_blob"])]
+                    [
+                        (
+                            tail["n_points"],
+                            tail["steps_blob"],
+                            tail["values_blob"],
+                            tail["times_blob"],
+                        )
+                    ]
                 )
                 series_to_write = MetricSeries.concat([head, series])
                 replaced.append((key, seq))
@@ -119,9 +126,9 @@ def _tail_chunks(conn: sa.Connection, run_id: str, keys: list[str]) -> dict[str,
         .subquery()
     )
     rows = conn.execute(
-        sa.select(c.key, c.seq, c.n_points, c.steps_blob, c.values_blob, c.times_blob).join(
-            last_seq, sa.and_(c.key == last_seq.c.key, c.seq == last_seq.c.seq)
-        ).where(c.run_id == run_id)
+        sa.select(c.key, c.seq, c.n_points, c.steps_blob, c.values_blob, c.times_blob)
+        .join(last_seq, sa.and_(c.key == last_seq.c.key, c.seq == last_seq.c.seq))
+        .where(c.run_id == run_id)
     ).mappings()
     return {r["key"]: r for r in rows}
 

@@ -114,8 +114,12 @@ class SqlStore(Store):
             return int(pid)
         if not create:
             raise ProjectNotFoundError(f"no project named {name!r}")
-        upsert(conn, projects, [{"name": name, "created_at": time.time()}], keys=("name",), update=())
-        return int(conn.execute(sa.select(projects.c.id).where(projects.c.name == name)).scalar_one())
+        upsert(
+            conn, projects, [{"name": name, "created_at": time.time()}], keys=("name",), update=()
+        )
+        return int(
+            conn.execute(sa.select(projects.c.id).where(projects.c.name == name)).scalar_one()
+        )
 
     def _experiment_id(self, conn: sa.Connection, project_id: int, name: str) -> int:
         where = (experiments.c.project_id == project_id, experiments.c.name == name)
@@ -145,9 +149,7 @@ class SqlStore(Store):
 
     def list_projects(self) -> list[Project]:
         count = (
-            sa.select(sa.func.count())
-            .where(runs.c.project_id == projects.c.id)
-            .scalar_subquery()
+            sa.select(sa.func.count()).where(runs.c.project_id == projects.c.id).scalar_subquery()
         )
         with self._read() as conn:
             rows = conn.execute(
@@ -164,12 +166,16 @@ class SqlStore(Store):
         with self._read() as conn:
             pid = self._project_id(conn, project, create=False)
             rows = conn.execute(
-                sa.select(experiments.c.name, experiments.c.created_at, experiments.c.description, count)
+                sa.select(
+                    experiments.c.name, experiments.c.created_at, experiments.c.description, count
+                )
                 .where(experiments.c.project_id == pid)
                 .order_by(experiments.c.name)
             ).all()
         return [
-            Experiment(project=project, name=r[0], created_at=r[1], description=r[2], run_count=r[3])
+            Experiment(
+                project=project, name=r[0], created_at=r[1], description=r[2], run_count=r[3]
+            )
             for r in rows
         ]
 
@@ -228,11 +234,16 @@ class SqlStore(Store):
                     )
                 )
             except sa.exc.IntegrityError as e:
-                raise InvalidArgumentError(f"a run with id {run_id!r} exists", field="run_id") from e
+                raise InvalidArgumentError(
+                    f"a run with id {run_id!r} exists", field="run_id"
+                ) from e
             if param_rows:
                 conn.execute(
                     params.insert(),
-                    [{"run_id": run_id, "key": k, "value_text": t, "value_num": v} for k, t, v in param_rows],
+                    [
+                        {"run_id": run_id, "key": k, "value_text": t, "value_num": v}
+                        for k, t, v in param_rows
+                    ],
                 )
             if tag_list:
                 conn.execute(run_tags.insert(), [{"run_id": run_id, "tag": t} for t in tag_list])
@@ -250,17 +261,24 @@ class SqlStore(Store):
             return load_records(conn, rows)[0]
 
     def resolve_run_id(self, prefix: str) -> str:
-        if len(prefix) < 4 or not _RUN_ID.match(prefix):
-            raise RunNotFoundError(
-                f"no run with id {prefix!r} (give the full id or a unique prefix of 4+ characters)"
-            )
-        escaped = prefix.replace("_", r"\_")
+        if not _RUN_ID.match(prefix):
+            raise RunNotFoundError(f"no run with id {prefix!r}")
         with self._read() as conn:
-            ids = conn.execute(
-                sa.select(runs.c.id).where(runs.c.id.like(f"{escaped}%", escape="\\")).limit(3)
-            ).scalars().all()
-        if prefix in ids:
-            return prefix
+            if conn.execute(sa.select(runs.c.id).where(runs.c.id == prefix)).scalar() is not None:
+                return prefix
+            if len(prefix) < 4:
+                raise InvalidArgumentError(
+                    f"no run has the id {prefix!r}; a prefix must have 4 or more characters",
+                    field="run_id",
+                )
+            escaped = prefix.replace("_", r"\_")
+            ids = (
+                conn.execute(
+                    sa.select(runs.c.id).where(runs.c.id.like(f"{escaped}%", escape="\\")).limit(3)
+                )
+                .scalars()
+                .all()
+            )
         if not ids:
             raise RunNotFoundError(f"no run with an id starting with {prefix!r}")
         if len(ids) > 1:
@@ -324,7 +342,9 @@ class SqlStore(Store):
                 )
             if remove_list:
                 conn.execute(
-                    run_tags.delete().where(run_tags.c.run_id == run_id, run_tags.c.tag.in_(remove_list))
+                    run_tags.delete().where(
+                        run_tags.c.run_id == run_id, run_tags.c.tag.in_(remove_list)
+                    )
                 )
 
     def delete_run(self, run_id: str) -> None:
@@ -352,9 +372,13 @@ class SqlStore(Store):
         offset: int = 0,
     ) -> list[RunRecord]:
         if limit is not None and (not isinstance(limit, int) or limit < 0):
-            raise InvalidArgumentError(f"limit must be a non-negative int, got {limit!r}", field="limit")
+            raise InvalidArgumentError(
+                f"limit must be a non-negative int, got {limit!r}", field="limit"
+            )
         if not isinstance(offset, int) or offset < 0:
-            raise InvalidArgumentError(f"offset must be a non-negative int, got {offset!r}", field="offset")
+            raise InvalidArgumentError(
+                f"offset must be a non-negative int, got {offset!r}", field="offset"
+            )
         query = self._search_query(project, filter)
         keys = run_filter.parse_order_by(order_by)
         query = query.order_by(
@@ -379,18 +403,25 @@ class SqlStore(Store):
     def log_params(self, run_id: str, config: Mapping[str, Any]) -> None:
         plain = to_plain(dict(config))
         with self._write() as conn:
-            current = conn.execute(sa.select(runs.c.config_json).where(runs.c.id == run_id)).scalar()
+            current = conn.execute(
+                sa.select(runs.c.config_json).where(runs.c.id == run_id)
+            ).scalar()
             if current is None:
                 raise RunNotFoundError(f"no run with id {run_id!r}")
             merged = deep_merge(json.loads(current), plain)
             rows = list(flatten_config(merged))
-            conn.execute(runs.update().where(runs.c.id == run_id).values(config_json=_dumps(merged)))
+            conn.execute(
+                runs.update().where(runs.c.id == run_id).values(config_json=_dumps(merged))
+            )
             # A key may have changed from a leaf to a dict (or back): rewrite all rows.
             conn.execute(params.delete().where(params.c.run_id == run_id))
             if rows:
                 conn.execute(
                     params.insert(),
-                    [{"run_id": run_id, "key": k, "value_text": t, "value_num": v} for k, t, v in rows],
+                    [
+                        {"run_id": run_id, "key": k, "value_text": t, "value_num": v}
+                        for k, t, v in rows
+                    ],
                 )
 
     def set_summary(self, run_id: str, values: Mapping[str, Any]) -> None:
@@ -399,7 +430,9 @@ class SqlStore(Store):
             validate_key(key, "summary")
             plain = to_plain(value, key)
             number = _summary_number(plain)
-            rows.append({"run_id": run_id, "key": key, "value": number, "value_json": _dumps(plain)})
+            rows.append(
+                {"run_id": run_id, "key": key, "value": number, "value_json": _dumps(plain)}
+            )
         if not rows:
             return
         with self._write() as conn:
@@ -409,15 +442,21 @@ class SqlStore(Store):
     def set_metadata(self, run_id: str, metadata: Mapping[str, Any]) -> None:
         plain = to_plain(dict(metadata), "metadata")
         with self._write() as conn:
-            current = conn.execute(sa.select(runs.c.metadata_json).where(runs.c.id == run_id)).scalar()
+            current = conn.execute(
+                sa.select(runs.c.metadata_json).where(runs.c.id == run_id)
+            ).scalar()
             if current is None:
                 raise RunNotFoundError(f"no run with id {run_id!r}")
             merged = {**json.loads(current), **plain}
-            conn.execute(runs.update().where(runs.c.id == run_id).values(metadata_json=_dumps(merged)))
+            conn.execute(
+                runs.update().where(runs.c.id == run_id).values(metadata_json=_dumps(merged))
+            )
 
     def get_metadata(self, run_id: str) -> dict[str, Any]:
         with self._read() as conn:
-            current = conn.execute(sa.select(runs.c.metadata_json).where(runs.c.id == run_id)).scalar()
+            current = conn.execute(
+                sa.select(runs.c.metadata_json).where(runs.c.id == run_id)
+            ).scalar()
         if current is None:
             raise RunNotFoundError(f"no run with id {run_id!r}")
         result: dict[str, Any] = json.loads(current)
@@ -454,13 +493,17 @@ class SqlStore(Store):
 
     def append_logs(self, run_id: str, stream: str, text: str) -> None:
         if stream not in _LOG_STREAMS:
-            raise InvalidArgumentError(f"stream must be one of {_LOG_STREAMS}, got {stream!r}", field="stream")
+            raise InvalidArgumentError(
+                f"stream must be one of {_LOG_STREAMS}, got {stream!r}", field="stream"
+            )
         if not text:
             return
         with self._write() as conn:
             self._require_run(conn, run_id)
             seq = conn.execute(
-                sa.select(sa.func.coalesce(sa.func.max(run_logs.c.seq), -1)).where(run_logs.c.run_id == run_id)
+                sa.select(sa.func.coalesce(sa.func.max(run_logs.c.seq), -1)).where(
+                    run_logs.c.run_id == run_id
+                )
             ).scalar_one()
             conn.execute(
                 run_logs.insert().values(
@@ -469,7 +512,9 @@ class SqlStore(Store):
             )
 
     def read_logs(self, run_id: str, stream: str | None = None) -> str:
-        query = sa.select(run_logs.c.text).where(run_logs.c.run_id == run_id).order_by(run_logs.c.seq)
+        query = (
+            sa.select(run_logs.c.text).where(run_logs.c.run_id == run_id).order_by(run_logs.c.seq)
+        )
         if stream is not None:
             query = query.where(run_logs.c.stream == stream)
         with self._read() as conn:
@@ -491,7 +536,8 @@ def _summary_number(value: Any) -> float | None:
 def _validate_tags(tags: Sequence[str]) -> list[str]:
     if isinstance(tags, str):
         raise InvalidArgumentError(
-            f"tags must be a list of strings, got the string {tags!r}; write [{tags!r}]", field="tags"
+            f"tags must be a list of strings, got the string {tags!r}; write [{tags!r}]",
+            field="tags",
         )
     return sorted({validate_key(t, "tag") for t in tags})
 
