@@ -81,10 +81,10 @@ def step_value(step: Any) -> int:
             step = int(step)
         else:
             raise TypeError(f"step must be an int, got {type(step).__name__} {_short(step)}")
-    step = int(step)
-    if not _INT64_MIN <= step <= _INT64_MAX:
-        raise InvalidArgumentError(f"step {step} does not fit in 64 bits", field="step")
-    return step
+    as_int = int(step)
+    if not _INT64_MIN <= as_int <= _INT64_MAX:
+        raise InvalidArgumentError(f"step {as_int} does not fit in 64 bits", field="step")
+    return as_int
 
 
 def _short(value: Any) -> str:

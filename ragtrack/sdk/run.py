@@ -44,7 +44,7 @@ class Config(MutableMapping[str, Any]):
     def __len__(self) -> int:
         return len(self._data)
 
-    def update(self, other: Any = (), /, **kwargs: Any) -> None:  # type: ignore[override]
+    def update(self, other: Any = (), /, **kwargs: Any) -> None:
         values = dict(other, **kwargs)
         self._run._store.log_params(self._run.id, values)
         from ragtrack.storage._params import deep_merge
@@ -257,7 +257,7 @@ def status_for(
         return RunStatus.COMPLETED, None
     text = "".join(traceback.format_exception(exc_type, exc, tb))
     if issubclass(exc_type, (KeyboardInterrupt, SystemExit)):
-        if issubclass(exc_type, SystemExit) and exc is not None and exc.code in (None, 0):
+        if isinstance(exc, SystemExit) and exc.code in (None, 0):
             return RunStatus.COMPLETED, None
         return RunStatus.STOPPED, text
     return RunStatus.FAILED, text

@@ -134,7 +134,7 @@ class StoreContract:
         store.set_tags(run.id, add=["b", "a", "ünï"], remove=["a"])
         assert store.get_run(run.id).tags == ("b", "ünï")
         with pytest.raises(InvalidArgumentError, match="list of strings"):
-            store.set_tags(run.id, add="abc")  # type: ignore[arg-type]
+            store.set_tags(run.id, add="abc")
 
     def test_delete_run_removes_everything(self, store: Store) -> None:
         run = store.create_run(project="p", config={"a": 1}, tags=["t"])

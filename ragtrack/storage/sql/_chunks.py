@@ -20,6 +20,7 @@ point on steps/timestamps but made reading a 1M-point series 5x slower.
 from __future__ import annotations
 
 import struct
+from typing import Any
 
 import numpy as np
 
@@ -39,7 +40,12 @@ MERGE_BELOW_POINTS = 1024
 _CONSTANT = 0
 _DELTAS = 1
 _HEADER = struct.Struct("<Bqq")  # kind, first value, stride (or dtype size)
-_DTYPES = {1: np.dtype("<i1"), 2: np.dtype("<i2"), 4: np.dtype("<i4"), 8: np.dtype("<i8")}
+_DTYPES: dict[int, np.dtype[np.signedinteger[Any]]] = {
+    1: np.dtype("<i1"),
+    2: np.dtype("<i2"),
+    4: np.dtype("<i4"),
+    8: np.dtype("<i8"),
+}
 
 
 def _encode_ints(a: Int64Array) -> bytes:
@@ -56,7 +62,8 @@ def _encode_ints(a: Int64Array) -> bytes:
     for size, dtype in _DTYPES.items():
         info = np.iinfo(dtype)
         if info.min <= lo and hi <= info.max:
-            return _HEADER.pack(_DELTAS, first, size) + deltas.astype(dtype).tobytes()
+            packed: bytes = deltas.astype(dtype).tobytes()
+            return _HEADER.pack(_DELTAS, first, size) + packed
     raise AssertionError("int64 deltas always fit int64")  # pragma: no cover
 
 
