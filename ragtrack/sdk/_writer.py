@@ -1,16 +1,16 @@
 """The background writer: keeps store I/O off the training loop.
 
 ``run.log`` only appends a record to a deque (thread-safe without a lock in
-CPython); a daemon thread turns the records into per-key arrays and writes one
-metric batch per flush interval, together with explicit summary values, console
-output and the heartbeat. Each batch carries a fresh id, so retrying a batch
-whose commit outcome is unknown cannot duplicate points.
+CPython); the process's flusher thread (``_flusher.py``) has each writer turn
+its records into per-key arrays and write one metric batch per flush interval,
+together with explicit summary values, console output and the heartbeat. Each
+batch carries a fresh id, so retrying a batch whose commit outcome is unknown
+cannot duplicate points.
 """
 
 from __future__ import annotations
 
 import collections
-import logging
 import threading
 import time
 import uuid
@@ -19,34 +19,48 @@ from typing import Any
 
 import numpy as np
 
-from ragtrack.entities import MetricSeries
+from ragtrack.entities import MetricSeries, RunStatus
+from ragtrack.entities.metric import Int64Array
 from ragtrack.exceptions import InvalidArgumentError, RunNotFoundError
+from ragtrack.sdk._flusher import flusher
 from ragtrack.storage import Store
-
-logger = logging.getLogger("ragtrack")
 
 #: (step, wall time, {key: float})
 Record = tuple[int, float, dict[str, float]]
 
 
 def records_to_batch(records: list[Record]) -> dict[str, MetricSeries]:
-    """Pivot row-wise records into one column-wise series per key."""
-    steps: dict[str, list[int]] = collections.defaultdict(list)
-    values: dict[str, list[float]] = collections.defaultdict(list)
-    stamps: dict[str, list[float]] = collections.defaultdict(list)
-    for step, at, data in records:
-        for key, value in data.items():
-            steps[key].append(step)
-            values[key].append(value)
-            stamps[key].append(at)
-    return {
-        key: MetricSeries(
-            np.array(steps[key], dtype=np.int64),
-            np.array(values[key], dtype=np.float64),
-            np.array(stamps[key], dtype=np.float64),
+    """Pivot row-wise records into one column-wise series per key.
+
+    Records that log the same keys (the usual case: the same dict every step)
+    are converted together as one 2-D array, which is several times faster than
+    appending point by point. A key logged by records of different shapes gets
+    its pieces put back in arrival order.
+    """
+    groups: dict[tuple[str, ...], list[int]] = {}
+    for i, (_, _, data) in enumerate(records):
+        groups.setdefault(tuple(data), []).append(i)
+    pieces: dict[str, list[tuple[Int64Array, MetricSeries]]] = collections.defaultdict(list)
+    for keys, indices in groups.items():
+        rows = [records[i] for i in indices]
+        n = len(rows)
+        steps = np.fromiter((r[0] for r in rows), dtype=np.int64, count=n)
+        stamps = np.fromiter((r[1] for r in rows), dtype=np.float64, count=n)
+        matrix = np.array([list(r[2].values()) for r in rows], dtype=np.float64).reshape(n, -1)
+        order = np.asarray(indices, dtype=np.int64)
+        for j, key in enumerate(keys):
+            pieces[key].append((order, MetricSeries(steps, matrix[:, j].copy(), stamps)))
+    batch = {}
+    for key, parts in pieces.items():
+        if len(parts) == 1:
+            batch[key] = parts[0][1]
+            continue
+        merged = MetricSeries.concat([p[1] for p in parts])
+        arrival = np.argsort(np.concatenate([p[0] for p in parts]), kind="stable")
+        batch[key] = MetricSeries(
+            merged.steps[arrival], merged.values[arrival], merged.timestamps[arrival]
         )
-        for key in steps
-    }
+    return batch
 
 
 class BackgroundWriter:
@@ -80,25 +94,18 @@ class BackgroundWriter:
         # Reentrant: a SIGTERM handler may finish the run while the main thread is
         # inside run.flush().
         self._flush_lock = threading.RLock()
-        self._failed: list[tuple[str, dict[str, MetricSeries]]] = []
+        # Batches not yet stored, oldest first; a failed one is retried with its id.
+        self._pending: list[tuple[str, dict[str, MetricSeries]]] = []
         self._last_heartbeat = time.time()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="ragtrack-writer", daemon=True)
         self.append = self._records.append  # the hot path: a bound C method
 
     def start(self) -> None:
-        self._thread.start()
+        """Have the process's flusher thread flush this writer every ``interval``."""
+        flusher.add(self)
 
     def set_summary(self, values: dict[str, Any]) -> None:
         with self._summary_lock:
             self._summary.update(values)
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.flush()
-            except Exception:  # never let the writer thread die: log, retry next tick
-                logger.exception("ragtrack: writing run %s failed; will retry", self.run_id)
 
     def flush(self) -> None:
         """Write everything logged so far. Safe to call from any thread."""
@@ -111,7 +118,8 @@ class BackgroundWriter:
                 self.store.heartbeat(self.run_id, now)
                 self._last_heartbeat = now
 
-    def _flush_metrics(self) -> None:
+    def _take_records(self) -> None:
+        """Move what ``run.log`` queued into a pending batch with its own id."""
         records: list[Record] = []
         popleft = self._records.popleft
         try:
@@ -120,16 +128,19 @@ class BackgroundWriter:
         except IndexError:
             pass
         if records:
-            self._failed.append((uuid.uuid4().hex, records_to_batch(records)))
-        while self._failed:
-            batch_id, batch = self._failed[0]
+            self._pending.append((uuid.uuid4().hex, records_to_batch(records)))
+
+    def _flush_metrics(self) -> None:
+        self._take_records()
+        while self._pending:
+            batch_id, batch = self._pending[0]
             try:
                 self.store.log_metrics(self.run_id, batch, batch_id=batch_id)
             except (InvalidArgumentError, RunNotFoundError):
                 # Retrying cannot help; drop the batch rather than block every later one.
-                self._failed.pop(0)
+                self._pending.pop(0)
                 raise
-            self._failed.pop(0)
+            self._pending.pop(0)
 
     def _flush_summary(self) -> None:
         with self._summary_lock:
@@ -148,9 +159,35 @@ class BackgroundWriter:
         for stream, text in self._drain_console():
             self.store.append_logs(self.run_id, stream, text)
 
-    def close(self) -> None:
-        """Stop the thread and write what is left."""
-        self._stop.set()
-        if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join()
-        self.flush()
+    def close(self, status: RunStatus, error: str | None = None) -> None:
+        """Stop the thread, write what is left and end the run with ``status``.
+
+        The last batch, explicit summary values and the status go to the store
+        in one ``finish_run`` call (one transaction in the SQL store).
+        """
+        flusher.remove(self)
+        with self._flush_lock:  # waits for a flush the flusher may be running
+            self._flush_console()
+            self._take_records()
+            while len(self._pending) > 1:
+                earlier_id, earlier = self._pending.pop(0)
+                self.store.log_metrics(self.run_id, earlier, batch_id=earlier_id)
+            last: tuple[str | None, dict[str, MetricSeries] | None] = (
+                self._pending.pop() if self._pending else (None, None)
+            )
+            batch_id, batch = last
+            with self._summary_lock:
+                summary, self._summary = self._summary, {}
+            try:
+                self.store.finish_run(
+                    self.run_id,
+                    status=status,
+                    error=error,
+                    batch=batch,
+                    batch_id=batch_id,
+                    summary=summary,
+                )
+            except Exception:
+                # Whatever was lost, do not leave the run "running" forever.
+                self.store.update_run(self.run_id, status=status, error=error)
+                raise

@@ -155,7 +155,7 @@ class Api:
     """
 
     def __init__(self, dir: str | os.PathLike[str] | None = None, *, store: Store | None = None):
-        self.store = store if store is not None else open_store(dir=dir, create=False)
+        self.store = store if store is not None else open_store(dir=dir, create=False, shared=True)
 
     def close(self) -> None:
         self.store.close()

@@ -116,14 +116,18 @@ class Run:
         capture: CaptureSettings | None = None,
         flush_interval: float = 1.0,
         dir: str | None = None,
-        owns_store: bool = False,
     ) -> None:
         self._store = store
-        self._owns_store = owns_store
         self.dir = dir
         capture = capture or CaptureSettings.resolve(None)
         record = store.create_run(
-            project=project, experiment=experiment, name=name, config=config, tags=tags, notes=notes
+            project=project,
+            experiment=experiment,
+            name=name,
+            config=config,
+            tags=tags,
+            notes=notes,
+            metadata=collect_metadata(capture, cwd=os.getcwd()),
         )
         self.id = record.id
         self.name = record.name
@@ -146,9 +150,6 @@ class Run:
         )
         self.summary = Summary(self)
         self._append = self._writer.append
-        metadata = collect_metadata(capture, cwd=os.getcwd())
-        metadata["started_at"] = record.started_at
-        store.set_metadata(self.id, metadata)
         self._monitor = (
             SystemMonitor(self._log_system, interval=capture.system_metrics_interval)
             if capture.system_metrics
@@ -209,14 +210,7 @@ class Run:
             self._monitor.stop()
         if self._console:
             self._console.stop()
-        try:
-            self._writer.close()
-        finally:
-            try:
-                self._store.update_run(self.id, status=RunStatus(status), error=error)
-            finally:
-                if self._owns_store:
-                    self._store.close()
+        self._writer.close(RunStatus(status), error)
 
     def __enter__(self) -> Run:
         return self
@@ -300,39 +294,8 @@ def init(
     settings = CaptureSettings.resolve(capture)
     project = project or os.environ.get("RAGTRACK_PROJECT") or "default"
     store_dir = os.fspath(dir) if dir is not None else None
-    store = open_store(dir=store_dir)
-    try:
-        return _new_run(
-            store,
-            project,
-            experiment,
-            name,
-            config,
-            tags,
-            notes,
-            settings,
-            flush_interval,
-            store_dir,
-        )
-    except BaseException:
-        store.close()
-        raise
-
-
-def _new_run(
-    store: Store,
-    project: str,
-    experiment: str | None,
-    name: str | None,
-    config: Mapping[str, Any] | None,
-    tags: Sequence[str] | None,
-    notes: str,
-    settings: CaptureSettings,
-    flush_interval: float,
-    store_dir: str | None,
-) -> Run:
     return Run(
-        store,
+        open_store(dir=store_dir, shared=True),
         project=project,
         experiment=experiment,
         name=name,
@@ -342,5 +305,4 @@ def _new_run(
         capture=settings,
         flush_interval=flush_interval,
         dir=store_dir,
-        owns_store=True,
     )

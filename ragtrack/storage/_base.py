@@ -57,8 +57,11 @@ class Store(abc.ABC):
         notes: str = "",
         status: RunStatus = RunStatus.RUNNING,
         created_at: float | None = None,
+        metadata: Mapping[str, Any] | None = None,
     ) -> RunRecord:
         """Create a run, creating its project and experiment on first use.
+
+        ``metadata`` is the initial system metadata (see :meth:`set_metadata`).
 
         ``run_id`` lets a client choose the id (for idempotent retries); creating
         a run whose id exists raises InvalidArgumentError. A missing ``name`` gets
@@ -93,6 +96,28 @@ class Store(abc.ABC):
 
         Setting a terminal status without ``ended_at`` stamps the current time.
         """
+
+    def finish_run(
+        self,
+        run_id: str,
+        *,
+        status: RunStatus,
+        error: str | None = None,
+        batch: Mapping[str, MetricSeries] | None = None,
+        batch_id: str | None = None,
+        summary: Mapping[str, Any] | None = None,
+    ) -> None:
+        """End a run: append a last metric batch, set explicit summary values,
+        then the terminal ``status`` — what a run's final flush does.
+
+        Backends may apply the three in one transaction (the SQL store does,
+        saving a commit per run); this default makes the three calls in order.
+        """
+        if batch:
+            self.log_metrics(run_id, batch, batch_id)
+        if summary:
+            self.set_summary(run_id, summary)
+        self.update_run(run_id, status=status, error=error)
 
     @abc.abstractmethod
     def heartbeat(self, run_id: str, at: float | None = None) -> None:
@@ -182,8 +207,20 @@ class Store(abc.ABC):
 
     # -- lifecycle ------------------------------------------------------------------
 
-    def close(self) -> None:  # noqa: B027 - optional hook, most backends need nothing
-        """Release connections; the store must not be used afterwards."""
+    #: Set on stores handed out by ``open_store(shared=True)``: ``close()`` then
+    #: leaves the store open for the other users in the process.
+    keep_open: bool = False
+
+    def close(self) -> None:
+        """Release connections; the store must not be used afterwards.
+
+        Does nothing on a shared store (see ``keep_open``).
+        """
+        if not self.keep_open:
+            self.release()
+
+    def release(self) -> None:  # noqa: B027 - optional hook, most backends need nothing
+        """Release idle connections and other resources held by the store."""
 
     def __enter__(self) -> Store:
         return self

@@ -108,6 +108,14 @@ class StoreContract:
         with pytest.raises(InvalidArgumentError, match="4 or more"):
             store.resolve_run_id("abc")
 
+    def test_queued_run_starts_when_set_running(self, store: Store) -> None:
+        run = store.create_run(project="p", status=RunStatus.QUEUED, metadata={"host": "a"})
+        assert run.started_at is None and store.get_run(run.id).status is RunStatus.QUEUED
+        store.update_run(run.id, status=RunStatus.RUNNING)
+        started = store.get_run(run.id)
+        assert started.status is RunStatus.RUNNING and started.started_at is not None
+        assert store.get_metadata(run.id) == {"host": "a"}
+
     def test_update_run_status_stamps_end(self, store: Store) -> None:
         run = store.create_run(project="p")
         store.update_run(run.id, status=RunStatus.FAILED, error="Traceback ...", notes="oops")

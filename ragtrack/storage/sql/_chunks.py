@@ -46,6 +46,8 @@ _DTYPES: dict[int, np.dtype[np.signedinteger[Any]]] = {
     4: np.dtype("<i4"),
     8: np.dtype("<i8"),
 }
+# np.iinfo is slow (microseconds a call); look the bounds up once.
+_RANGES = [(size, dt, int(np.iinfo(dt).min), int(np.iinfo(dt).max)) for size, dt in _DTYPES.items()]
 
 
 def _encode_ints(a: Int64Array) -> bytes:
@@ -59,9 +61,8 @@ def _encode_ints(a: Int64Array) -> bytes:
     lo, hi = int(deltas.min()), int(deltas.max())
     if lo == hi:
         return _HEADER.pack(_CONSTANT, first, lo)
-    for size, dtype in _DTYPES.items():
-        info = np.iinfo(dtype)
-        if info.min <= lo and hi <= info.max:
+    for size, dtype, type_min, type_max in _RANGES:
+        if type_min <= lo and hi <= type_max:
             packed: bytes = deltas.astype(dtype).tobytes()
             return _HEADER.pack(_DELTAS, first, size) + packed
     raise AssertionError("int64 deltas always fit int64")  # pragma: no cover

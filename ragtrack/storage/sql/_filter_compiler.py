@@ -72,11 +72,19 @@ _COMPARE: dict[str, Callable[[sa.ColumnElement[Any], Any], Clause]] = {
 }
 
 
-def filter_clause(expr: Expr, *, stale_before: float) -> Clause:
+def filter_clause(
+    expr: Expr, *, stale_before: float, driving: tuple[str, sa.FromClause] | None = None
+) -> Clause:
     """A WHERE clause selecting the runs that match ``expr``.
 
     ``stale_before`` is the epoch time before which a running run's last
     heartbeat makes it count as crashed (see ``effective_status``).
+
+    ``driving`` is ``(metric key, summaries alias)`` when the query joins each
+    run's summary row of that key (see ``_search_plan.py``): conditions on that
+    metric's value then test the joined row's column, which lets the database
+    use the row's (key, value) index as a range, instead of a correlated
+    EXISTS per run.
 
     Example:
         >>> from ragtrack.storage.filter import parse_filter
@@ -87,15 +95,29 @@ def filter_clause(expr: Expr, *, stale_before: float) -> Clause:
         AND params.value_text != :value_text_1 AND params.value_num < :value_num_1)
     """
     if isinstance(expr, AndExpr):
-        return sa.and_(*(filter_clause(e, stale_before=stale_before) for e in expr.operands))
+        return sa.and_(
+            *(filter_clause(e, stale_before=stale_before, driving=driving) for e in expr.operands)
+        )
     if isinstance(expr, OrExpr):
-        return sa.or_(*(filter_clause(e, stale_before=stale_before) for e in expr.operands))
+        return sa.or_(
+            *(filter_clause(e, stale_before=stale_before, driving=driving) for e in expr.operands)
+        )
     if isinstance(expr, Not):
-        return sa.not_(filter_clause(expr.operand, stale_before=stale_before))
+        return sa.not_(filter_clause(expr.operand, stale_before=stale_before, driving=driving))
     name = expr.field.name
     if name == "params":
         return _param_clause(expr)
     if name == "metrics":
+        if (
+            driving is not None
+            and expr.field.key == driving[0]
+            and expr.field.aggregate in (None, "value")
+            and not isinstance(expr, IsNull)
+        ):
+            # The joined row exists and its value is not NULL (the plan only
+            # drives by a metric that a top-level condition requires), so the
+            # condition on its column is exactly the EXISTS below.
+            return _column_condition(driving[1].c.value, expr)
         return _metric_clause(expr)
     if name == "tags":
         return _tag_clause(expr)

@@ -7,6 +7,7 @@ once or not at all.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Mapping
@@ -19,8 +20,9 @@ from ragtrack.entities import MetricSeries
 from ragtrack.exceptions import InvalidArgumentError
 from ragtrack.storage._keys import validate_key
 from ragtrack.storage.sql import _chunks
+from ragtrack.storage.sql._driver import DriverStatement
 from ragtrack.storage.sql._schema import metric_batches, metric_chunks, summaries
-from ragtrack.storage.sql._upsert import insert_ignoring_conflicts, upsert
+from ragtrack.storage.sql._upsert import insert_ignoring_conflicts_for, upsert
 
 
 def validate_batch(batch: Mapping[str, MetricSeries]) -> None:
@@ -41,49 +43,105 @@ def claim_batch(conn: sa.Connection, run_id: str, batch_id: str) -> bool:
         raise InvalidArgumentError("batch_id must be 1 to 64 characters", field="batch_id")
     # RETURNING rather than rowcount: drivers disagree on rowcount for
     # ON CONFLICT DO NOTHING (psycopg reports -1 with implicit RETURNING).
-    inserted = conn.execute(
-        insert_ignoring_conflicts(conn, metric_batches, ("run_id", "batch_id"))
-        .values(run_id=run_id, batch_id=batch_id, applied_at=time.time())
-        .returning(metric_batches.c.batch_id)
-    ).first()
+    cursor = _CLAIM_BATCH.execute(
+        conn, {"run_id": run_id, "batch_id": batch_id, "applied_at": time.time()}
+    )
+    inserted = cursor.fetchone()
+    cursor.close()
     return inserted is not None
 
 
+_CLAIM_BATCH = DriverStatement(
+    lambda dialect: insert_ignoring_conflicts_for(
+        dialect, metric_batches, ("run_id", "batch_id")
+    ).returning(metric_batches.c.batch_id),
+    ("run_id", "batch_id", "applied_at"),
+)
+
+
+_STATE_COLUMNS = ("key", "n_points", "min", "max", "tail_seq", "tail_points")
+
+
+@functools.cache
+def _series_state(n_keys: int) -> DriverStatement:
+    """Select the state of ``n_keys`` series of a run (one statement per count)."""
+    keys: list[sa.BindParameter[str]] = [sa.bindparam(f"k{i}") for i in range(n_keys)]
+    columns = [summaries.c[name] for name in _STATE_COLUMNS]
+    return DriverStatement(
+        lambda dialect: sa.select(*columns).where(
+            summaries.c.run_id == sa.bindparam("rid"), summaries.c.key.in_(keys)
+        )
+    )
+
+
+_INSERT_CHUNKS = DriverStatement(lambda dialect: metric_chunks.insert())
+_TAIL_CHUNKS = sa.select(
+    metric_chunks.c.key,
+    metric_chunks.c.n_points,
+    metric_chunks.c.steps_blob,
+    metric_chunks.c.values_blob,
+    metric_chunks.c.times_blob,
+).where(
+    metric_chunks.c.run_id == sa.bindparam("rid"),
+    sa.tuple_(metric_chunks.c.key, metric_chunks.c.seq).in_(sa.bindparam("tails", expanding=True)),
+)
+_DELETE_CHUNKS = metric_chunks.delete().where(
+    metric_chunks.c.run_id == sa.bindparam("rid"),
+    sa.tuple_(metric_chunks.c.key, metric_chunks.c.seq).in_(sa.bindparam("tails", expanding=True)),
+)
+_SUMMARY_COLUMNS = (
+    "value",
+    "value_json",
+    "n_points",
+    "last",
+    "last_step",
+    "last_time",
+    "min",
+    "max",
+    "tail_seq",
+    "tail_points",
+)
+
+
 def write_metrics(conn: sa.Connection, run_id: str, batch: Mapping[str, MetricSeries]) -> None:
-    """Append each series to its chunks and fold it into its summary row."""
+    """Append each series to its chunks and fold it into its summary row.
+
+    The summary row records where the series' last chunk is; a small last chunk
+    is read, merged with the new points and rewritten, so slow loggers do not
+    leave a row per flush.
+    """
     keys = [k for k, s in batch.items() if len(s)]
     if not keys:
         return
-    tails = _tail_chunks(conn, run_id, keys)
-    old = _summary_rows(conn, run_id, keys)
+    params: dict[str, Any] = {f"k{i}": key for i, key in enumerate(keys)}
+    params["rid"] = run_id
+    cursor = _series_state(len(keys)).execute(conn, params)
+    state = {row[0]: dict(zip(_STATE_COLUMNS, row, strict=True)) for row in cursor.fetchall()}
+    cursor.close()
+    merge = [
+        (k, state[k]["tail_seq"])
+        for k in keys
+        if k in state
+        and state[k]["tail_seq"] is not None
+        and state[k]["tail_points"] < _chunks.MERGE_BELOW_POINTS
+    ]
+    heads: dict[str, MetricSeries] = {}
+    if merge:
+        for tail in conn.execute(_TAIL_CHUNKS, {"rid": run_id, "tails": merge}):
+            heads[tail[0]] = _chunks.decode([(tail[1], tail[2], tail[3], tail[4])])
+        conn.execute(_DELETE_CHUNKS, {"rid": run_id, "tails": merge})
     chunk_rows: list[dict[str, Any]] = []
-    replaced: list[tuple[str, int]] = []
     summary_rows = []
     for key in keys:
         series = batch[key]
+        old = state.get(key)
         seq = 0
-        tail = tails.get(key)
-        if tail is not None:
-            seq = tail["seq"]
-            if tail["n_points"] < _chunks.MERGE_BELOW_POINTS:
-                head = _chunks.decode(
-                    [
-                        (
-                            tail["n_points"],
-                            tail["steps_blob"],
-                            tail["values_blob"],
-                            tail["times_blob"],
-                        )
-                    ]
-                )
-                series_to_write = MetricSeries.concat([head, series])
-                replaced.append((key, seq))
-            else:
-                series_to_write = series
-                seq += 1
-        else:
-            series_to_write = series
-        for piece in _chunks.split(series_to_write):
+        if old is not None and old["tail_seq"] is not None:
+            seq = old["tail_seq"] if key in heads else old["tail_seq"] + 1
+        pieces = _chunks.split(
+            MetricSeries.concat([heads[key], series]) if key in heads else series
+        )
+        for piece in pieces:
             steps, values, stamps = _chunks.encode(piece)
             chunk_rows.append(
                 {
@@ -98,46 +156,11 @@ def write_metrics(conn: sa.Connection, run_id: str, batch: Mapping[str, MetricSe
                 }
             )
             seq += 1
-        summary_rows.append(_fold_summary(run_id, key, series, old.get(key)))
-    for key, seq in replaced:
-        conn.execute(
-            metric_chunks.delete().where(
-                metric_chunks.c.run_id == run_id,
-                metric_chunks.c.key == key,
-                metric_chunks.c.seq == seq,
-            )
-        )
-    conn.execute(metric_chunks.insert(), chunk_rows)
-    upsert(
-        conn,
-        summaries,
-        summary_rows,
-        keys=("run_id", "key"),
-        update=("value", "value_json", "n_points", "last", "last_step", "last_time", "min", "max"),
-    )
-
-
-def _tail_chunks(conn: sa.Connection, run_id: str, keys: list[str]) -> dict[str, Any]:
-    c = metric_chunks.c
-    last_seq = (
-        sa.select(c.key, sa.func.max(c.seq).label("seq"))
-        .where(c.run_id == run_id, c.key.in_(keys))
-        .group_by(c.key)
-        .subquery()
-    )
-    rows = conn.execute(
-        sa.select(c.key, c.seq, c.n_points, c.steps_blob, c.values_blob, c.times_blob)
-        .join(last_seq, sa.and_(c.key == last_seq.c.key, c.seq == last_seq.c.seq))
-        .where(c.run_id == run_id)
-    ).mappings()
-    return {r["key"]: r for r in rows}
-
-
-def _summary_rows(conn: sa.Connection, run_id: str, keys: list[str]) -> dict[str, Any]:
-    rows = conn.execute(
-        sa.select(summaries).where(summaries.c.run_id == run_id, summaries.c.key.in_(keys))
-    ).mappings()
-    return {r["key"]: r for r in rows}
+        row = _fold_summary(run_id, key, series, old)
+        row["tail_seq"], row["tail_points"] = seq - 1, len(pieces[-1])
+        summary_rows.append(row)
+    _INSERT_CHUNKS.executemany(conn, chunk_rows)
+    upsert(conn, summaries, summary_rows, keys=("run_id", "key"), update=_SUMMARY_COLUMNS)
 
 
 def _nan_to_none(x: float) -> float | None:

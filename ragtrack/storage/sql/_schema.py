@@ -11,9 +11,16 @@ Why the shapes:
   a million-point series is one indexed scan.
 * ``summaries`` has one row per (run, key), updated on every write; ``value`` is
   what filters and tables show: the explicit summary value when one was set
-  (``value_json`` not null), else the last logged value.
-* ``params`` duplicates ``runs.config_json`` as flattened, indexed rows so that
-  filters like ``params.lr < 0.01`` are index lookups.
+  (``value_json`` not null), else the last logged value. ``tail_seq`` and
+  ``tail_points`` locate the series' last chunk, so appending needs no chunk
+  lookup unless that chunk is small enough to be merged.
+* ``params`` duplicates ``runs.config_json`` as flattened rows so that filters
+  like ``params.lr < 0.01`` are primary-key lookups per run instead of JSON
+  parsing. There is deliberately no (key, value) index: the filter compiler's
+  correlated EXISTS never uses one, and it spread each new run's params over
+  one index page per key, tripling the pages a run creation commits.
+* Small per-run tables are clustered on their primary key (SQLite
+  ``WITHOUT ROWID``), which saves a separate primary-key index per table.
 """
 
 from __future__ import annotations
@@ -31,6 +38,8 @@ projects = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("name", sa.String(250), nullable=False, unique=True),
     sa.Column("created_at", sa.Float, nullable=False),
+    # Numbers generated run names ("swift-river-12") without counting runs.
+    sa.Column("runs_created", sa.BigInteger, nullable=False, server_default="0"),
 )
 
 experiments = sa.Table(
@@ -80,7 +89,7 @@ run_tags = sa.Table(
         "run_id", sa.String(64), sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
     ),
     sa.Column("tag", sa.String(250), primary_key=True),
-    sa.Index("ix_run_tags_tag", "tag", "run_id"),
+    sqlite_with_rowid=False,
 )
 
 params = sa.Table(
@@ -92,7 +101,7 @@ params = sa.Table(
     sa.Column("key", sa.String(250), primary_key=True),
     sa.Column("value_text", sa.Text, nullable=False),
     sa.Column("value_num", sa.Float, nullable=True),
-    sa.Index("ix_params_key_num", "key", "value_num"),
+    sqlite_with_rowid=False,
 )
 
 summaries = sa.Table(
@@ -110,7 +119,10 @@ summaries = sa.Table(
     sa.Column("last_time", sa.Float, nullable=True),
     sa.Column("min", sa.Float, nullable=True),
     sa.Column("max", sa.Float, nullable=True),
+    sa.Column("tail_seq", sa.Integer, nullable=True),
+    sa.Column("tail_points", sa.Integer, nullable=True),
     sa.Index("ix_summaries_key_value", "key", "value"),
+    sqlite_with_rowid=False,
 )
 
 metric_chunks = sa.Table(
@@ -136,6 +148,7 @@ metric_batches = sa.Table(
     ),
     sa.Column("batch_id", sa.String(64), primary_key=True),
     sa.Column("applied_at", sa.Float, nullable=False),
+    sqlite_with_rowid=False,
 )
 
 run_logs = sa.Table(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import math
 import re
@@ -27,8 +28,8 @@ from ragtrack.storage._keys import validate_key
 from ragtrack.storage._names import new_run_id, new_run_name
 from ragtrack.storage._params import deep_merge, flatten_config, to_plain
 from ragtrack.storage.sql import _metric_io
+from ragtrack.storage.sql._driver import DriverStatement
 from ragtrack.storage.sql._engine import WRITE, create_engine
-from ragtrack.storage.sql._filter_compiler import filter_clause, order_clauses
 from ragtrack.storage.sql._migrations import ensure_schema
 from ragtrack.storage.sql._records import load_records, run_columns, runs_from
 from ragtrack.storage.sql._schema import (
@@ -40,9 +41,29 @@ from ragtrack.storage.sql._schema import (
     runs,
     summaries,
 )
-from ragtrack.storage.sql._upsert import upsert
+from ragtrack.storage.sql._search_plan import search_query
+from ragtrack.storage.sql._upsert import claim_project, upsert
 
 _RUN_ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
+
+# Statements on hot paths are built once: building costs more than running them.
+_PROJECT_ID = sa.select(projects.c.id).where(projects.c.name == sa.bindparam("name"))
+_EXPERIMENT_ID = sa.select(experiments.c.id).where(
+    experiments.c.project_id == sa.bindparam("pid"), experiments.c.name == sa.bindparam("name")
+)
+_RUN_EXISTS = sa.select(runs.c.id).where(runs.c.id == sa.bindparam("rid"))
+_RUN_FOR_UPDATE = _RUN_EXISTS.with_for_update()
+_UPDATE_RUN = runs.update().where(runs.c.id == sa.bindparam("rid"))
+_INSERT_RUN = DriverStatement(lambda dialect: runs.insert())
+_INSERT_PARAMS = DriverStatement(lambda dialect: params.insert())
+_INSERT_TAGS = DriverStatement(lambda dialect: run_tags.insert())
+
+
+@functools.cache
+def _update_run(columns: tuple[str, ...]) -> DriverStatement:
+    return DriverStatement(lambda dialect: _UPDATE_RUN, columns)
+
+
 _LOG_STREAMS = ("stdout", "stderr")
 
 
@@ -90,7 +111,7 @@ class SqlStore(Store):
         except sa.exc.OperationalError as e:
             raise StoreError(f"cannot open the store at {_safe_url(url)}: {e.orig}") from e
 
-    def close(self) -> None:
+    def release(self) -> None:
         self._engine.dispose()
 
     # -- helpers --------------------------------------------------------------------
@@ -108,22 +129,15 @@ class SqlStore(Store):
     def _stale_before(self) -> float:
         return time.time() - self.stale_after
 
-    def _project_id(self, conn: sa.Connection, name: str, create: bool) -> int:
-        pid = conn.execute(sa.select(projects.c.id).where(projects.c.name == name)).scalar()
-        if pid is not None:
-            return int(pid)
-        if not create:
+    def _project_id(self, conn: sa.Connection, name: str) -> int:
+        pid = conn.execute(_PROJECT_ID, {"name": name}).scalar()
+        if pid is None:
             raise ProjectNotFoundError(f"no project named {name!r}")
-        upsert(
-            conn, projects, [{"name": name, "created_at": time.time()}], keys=("name",), update=()
-        )
-        return int(
-            conn.execute(sa.select(projects.c.id).where(projects.c.name == name)).scalar_one()
-        )
+        return int(pid)
 
     def _experiment_id(self, conn: sa.Connection, project_id: int, name: str) -> int:
-        where = (experiments.c.project_id == project_id, experiments.c.name == name)
-        eid = conn.execute(sa.select(experiments.c.id).where(*where)).scalar()
+        params = {"pid": project_id, "name": name}
+        eid = conn.execute(_EXPERIMENT_ID, params).scalar()
         if eid is None:
             upsert(
                 conn,
@@ -132,17 +146,15 @@ class SqlStore(Store):
                 keys=("project_id", "name"),
                 update=(),
             )
-            eid = conn.execute(sa.select(experiments.c.id).where(*where)).scalar_one()
+            eid = conn.execute(_EXPERIMENT_ID, params).scalar_one()
         return int(eid)
 
     def _require_run(self, conn: sa.Connection, run_id: str, *, lock: bool = False) -> None:
-        query = sa.select(runs.c.id).where(runs.c.id == run_id)
-        if lock:
-            # Appending rewrites the tail chunk (read-modify-write): writers of one
-            # run take turns. SQLite's BEGIN IMMEDIATE already serialises; this
-            # row lock does it on PostgreSQL, whose writers run concurrently.
-            query = query.with_for_update()
-        if conn.execute(query).scalar() is None:
+        # Appending rewrites the tail chunk (read-modify-write), so metric writers
+        # of one run take turns: SQLite's BEGIN IMMEDIATE already serialises, the
+        # row lock (FOR UPDATE) does it on PostgreSQL.
+        query = _RUN_FOR_UPDATE if lock else _RUN_EXISTS
+        if conn.execute(query, {"rid": run_id}).scalar() is None:
             raise RunNotFoundError(f"no run with id {run_id!r}")
 
     # -- projects and experiments ------------------------------------------------------
@@ -164,7 +176,7 @@ class SqlStore(Store):
             .scalar_subquery()
         )
         with self._read() as conn:
-            pid = self._project_id(conn, project, create=False)
+            pid = self._project_id(conn, project)
             rows = conn.execute(
                 sa.select(
                     experiments.c.name, experiments.c.created_at, experiments.c.description, count
@@ -193,6 +205,7 @@ class SqlStore(Store):
         notes: str = "",
         status: RunStatus = RunStatus.RUNNING,
         created_at: float | None = None,
+        metadata: Mapping[str, Any] | None = None,
     ) -> RunRecord:
         validate_key(project, "project")
         if experiment is not None:
@@ -205,49 +218,62 @@ class SqlStore(Store):
             )
         status = RunStatus(status)
         plain = to_plain(dict(config or {}))
+        plain_metadata = to_plain(dict(metadata or {}), "metadata")
         param_rows = list(flatten_config(plain))
         tag_list = _validate_tags(tags)
         now = time.time() if created_at is None else created_at
         run_id = run_id or new_run_id()
+        running = status == RunStatus.RUNNING
         with self._write() as conn:
-            pid = self._project_id(conn, project, create=True)
+            pid, number = claim_project(conn, projects, project, now)
             eid = self._experiment_id(conn, pid, experiment) if experiment else None
-            if name is None:
-                n = conn.execute(
-                    sa.select(sa.func.count()).select_from(runs).where(runs.c.project_id == pid)
-                ).scalar_one()
-                name = new_run_name(n + 1)
-            running = status == RunStatus.RUNNING
+            name = name or new_run_name(number)
             try:
-                conn.execute(
-                    runs.insert().values(
-                        id=run_id,
-                        project_id=pid,
-                        experiment_id=eid,
-                        name=name,
-                        status=status.value,
-                        created_at=now,
-                        started_at=now if running else None,
-                        heartbeat_at=now if running else None,
-                        config_json=_dumps(plain),
-                        notes=notes,
-                    )
-                )
+                _INSERT_RUN.execute(
+                    conn,
+                    {
+                        "id": run_id,
+                        "project_id": pid,
+                        "experiment_id": eid,
+                        "name": name,
+                        "status": status.value,
+                        "created_at": now,
+                        "started_at": now if running else None,
+                        "heartbeat_at": now if running else None,
+                        "config_json": _dumps(plain),
+                        "notes": notes,
+                        "metadata_json": _dumps(plain_metadata),
+                        "ended_at": None,
+                        "error": None,
+                    },
+                ).close()
             except sa.exc.IntegrityError as e:
                 raise InvalidArgumentError(
                     f"a run with id {run_id!r} exists", field="run_id"
                 ) from e
             if param_rows:
-                conn.execute(
-                    params.insert(),
+                _INSERT_PARAMS.executemany(
+                    conn,
                     [
                         {"run_id": run_id, "key": k, "value_text": t, "value_num": v}
                         for k, t, v in param_rows
                     ],
                 )
             if tag_list:
-                conn.execute(run_tags.insert(), [{"run_id": run_id, "tag": t} for t in tag_list])
-        return self.get_run(run_id)
+                _INSERT_TAGS.executemany(conn, [{"run_id": run_id, "tag": t} for t in tag_list])
+        return RunRecord(
+            id=run_id,
+            project=project,
+            experiment=experiment,
+            name=name,
+            status=status,
+            created_at=now,
+            started_at=now if running else None,
+            heartbeat_at=now if running else None,
+            config=plain,
+            tags=tuple(tag_list),
+            notes=notes,
+        )
 
     def get_run(self, run_id: str) -> RunRecord:
         with self._read() as conn:
@@ -298,33 +324,50 @@ class SqlStore(Store):
         ended_at: float | None = None,
         error: str | None = None,
     ) -> None:
-        values: dict[str, Any] = {}
-        if status is not None:
-            status = RunStatus(status)
-            values["status"] = status.value
-            if status.is_terminal and ended_at is None:
-                ended_at = time.time()
-            if status == RunStatus.RUNNING:
-                values["heartbeat_at"] = time.time()
-                values["started_at"] = sa.func.coalesce(runs.c.started_at, time.time())
-        if name is not None:
-            values["name"] = validate_key(name, "run name")
-        if notes is not None:
-            values["notes"] = notes
-        if ended_at is not None:
-            values["ended_at"] = ended_at
-        if error is not None:
-            values["error"] = error
+        values = _run_updates(status, name, notes, ended_at, error)
         with self._write() as conn:
+            self._apply_run_updates(conn, run_id, values)
+
+    def _apply_run_updates(self, conn: sa.Connection, run_id: str, values: dict[str, Any]) -> None:
+        if not values:
             self._require_run(conn, run_id)
-            if values:
-                conn.execute(runs.update().where(runs.c.id == run_id).values(**values))
+        else:
+            cursor = _update_run(tuple(values)).execute(conn, {"rid": run_id, **values})
+            updated = cursor.rowcount
+            cursor.close()
+            if not updated:
+                raise RunNotFoundError(f"no run with id {run_id!r}")
+        if values.get("status") == RunStatus.RUNNING.value:  # a queued run starts now
+            conn.execute(
+                runs.update()
+                .where(runs.c.id == run_id, runs.c.started_at.is_(None))
+                .values(started_at=values["heartbeat_at"])
+            )
+
+    def finish_run(
+        self,
+        run_id: str,
+        *,
+        status: RunStatus,
+        error: str | None = None,
+        batch: Mapping[str, MetricSeries] | None = None,
+        batch_id: str | None = None,
+        summary: Mapping[str, Any] | None = None,
+    ) -> None:
+        values = _run_updates(status, None, None, None, error)
+        summary_rows = _summary_rows(run_id, summary or {})
+        if batch:
+            _metric_io.validate_batch(batch)
+        with self._write() as conn:
+            if batch:
+                self._append_metrics(conn, run_id, batch, batch_id)
+            if summary_rows:
+                self._set_summary_rows(conn, summary_rows)
+            self._apply_run_updates(conn, run_id, values)
 
     def heartbeat(self, run_id: str, at: float | None = None) -> None:
         with self._write() as conn:
-            result = conn.execute(
-                runs.update().where(runs.c.id == run_id).values(heartbeat_at=at or time.time())
-            )
+            result = conn.execute(_UPDATE_RUN, {"rid": run_id, "heartbeat_at": at or time.time()})
             if not result.rowcount:
                 raise RunNotFoundError(f"no run with id {run_id!r}")
 
@@ -353,16 +396,6 @@ class SqlStore(Store):
             if not conn.execute(runs.delete().where(runs.c.id == run_id)).rowcount:
                 raise RunNotFoundError(f"no run with id {run_id!r}")
 
-    def _search_query(self, project: str | None, filter: str | None) -> sa.Select[Any]:
-        stale_before = self._stale_before()
-        query = sa.select(*run_columns(stale_before)).select_from(runs_from())
-        if project is not None:
-            query = query.where(projects.c.name == project)
-        expr = run_filter.parse_filter(filter or "")
-        if expr is not None:
-            query = query.where(filter_clause(expr, stale_before=stale_before))
-        return query
-
     def search_runs(
         self,
         project: str | None = None,
@@ -371,20 +404,23 @@ class SqlStore(Store):
         limit: int | None = None,
         offset: int = 0,
     ) -> list[RunRecord]:
-        if limit is not None and (not isinstance(limit, int) or limit < 0):
+        if isinstance(limit, bool) or (
+            limit is not None and (not isinstance(limit, int) or limit < 0)
+        ):
             raise InvalidArgumentError(
                 f"limit must be a non-negative int, got {limit!r}", field="limit"
             )
-        if not isinstance(offset, int) or offset < 0:
+        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
             raise InvalidArgumentError(
                 f"offset must be a non-negative int, got {offset!r}", field="offset"
             )
-        query = self._search_query(project, filter)
-        keys = run_filter.parse_order_by(order_by)
-        query = query.order_by(
-            *order_clauses(keys, stale_before=self._stale_before()),
-            runs.c.created_at.desc(),
-            runs.c.id,
+        stale_before = self._stale_before()
+        query = search_query(
+            run_columns(stale_before),
+            project,
+            run_filter.parse_filter(filter or ""),
+            run_filter.parse_order_by(order_by),
+            stale_before=stale_before,
         )
         if limit is not None:
             query = query.limit(limit)
@@ -394,7 +430,13 @@ class SqlStore(Store):
             return load_records(conn, conn.execute(query).all())
 
     def count_runs(self, project: str | None = None, filter: str | None = None) -> int:
-        query = self._search_query(project, filter).subquery()
+        query = search_query(
+            [runs.c.id],
+            project,
+            run_filter.parse_filter(filter or ""),
+            [],
+            stale_before=self._stale_before(),
+        ).subquery()
         with self._read() as conn:
             return int(conn.execute(sa.select(sa.func.count()).select_from(query)).scalar_one())
 
@@ -425,19 +467,15 @@ class SqlStore(Store):
                 )
 
     def set_summary(self, run_id: str, values: Mapping[str, Any]) -> None:
-        rows = []
-        for key, value in values.items():
-            validate_key(key, "summary")
-            plain = to_plain(value, key)
-            number = _summary_number(plain)
-            rows.append(
-                {"run_id": run_id, "key": key, "value": number, "value_json": _dumps(plain)}
-            )
+        rows = _summary_rows(run_id, values)
         if not rows:
             return
         with self._write() as conn:
             self._require_run(conn, run_id)
-            upsert(conn, summaries, rows, keys=("run_id", "key"), update=("value", "value_json"))
+            self._set_summary_rows(conn, rows)
+
+    def _set_summary_rows(self, conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
+        upsert(conn, summaries, rows, keys=("run_id", "key"), update=("value", "value_json"))
 
     def set_metadata(self, run_id: str, metadata: Mapping[str, Any]) -> None:
         plain = to_plain(dict(metadata), "metadata")
@@ -469,10 +507,27 @@ class SqlStore(Store):
     ) -> None:
         _metric_io.validate_batch(batch)
         with self._write() as conn:
+            self._append_metrics(conn, run_id, batch, batch_id)
+
+    def _append_metrics(
+        self,
+        conn: sa.Connection,
+        run_id: str,
+        batch: Mapping[str, MetricSeries],
+        batch_id: str | None,
+    ) -> None:
+        if conn.dialect.name != "sqlite":
+            # SQLite: BEGIN IMMEDIATE already serialises writers and the foreign
+            # keys catch an unknown run, one statement cheaper.
             self._require_run(conn, run_id, lock=True)
+        try:
             if batch_id is not None and not _metric_io.claim_batch(conn, run_id, batch_id):
                 return
             _metric_io.write_metrics(conn, run_id, batch)
+        except sa.exc.IntegrityError as e:
+            if conn.execute(_RUN_EXISTS, {"rid": run_id}).scalar() is None:
+                raise RunNotFoundError(f"no run with id {run_id!r}") from e
+            raise StoreError(f"writing metrics of run {run_id!r} failed: {e.orig}") from e
 
     def get_history(self, run_id: str, key: str) -> MetricSeries:
         with self._read() as conn:
@@ -524,6 +579,49 @@ class SqlStore(Store):
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, allow_nan=True, ensure_ascii=False)
+
+
+def _run_updates(
+    status: RunStatus | None,
+    name: str | None,
+    notes: str | None,
+    ended_at: float | None,
+    error: str | None,
+) -> dict[str, Any]:
+    """Checked column values for an update of a run; ``None`` leaves a column alone."""
+    values: dict[str, Any] = {}
+    if status is not None:
+        status = RunStatus(status)
+        values["status"] = status.value
+        if status.is_terminal and ended_at is None:
+            ended_at = time.time()
+        if status == RunStatus.RUNNING:
+            values["heartbeat_at"] = time.time()
+    if name is not None:
+        values["name"] = validate_key(name, "run name")
+    if notes is not None:
+        values["notes"] = notes
+    if ended_at is not None:
+        values["ended_at"] = ended_at
+    if error is not None:
+        values["error"] = error
+    return values
+
+
+def _summary_rows(run_id: str, values: Mapping[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for key, value in values.items():
+        validate_key(key, "summary")
+        plain = to_plain(value, key)
+        rows.append(
+            {
+                "run_id": run_id,
+                "key": key,
+                "value": _summary_number(plain),
+                "value_json": _dumps(plain),
+            }
+        )
+    return rows
 
 
 def _summary_number(value: Any) -> float | None:

@@ -28,6 +28,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column("name", sa.String(250), nullable=False, unique=True),
         sa.Column("created_at", sa.Float, nullable=False),
+        sa.Column("runs_created", sa.BigInteger, nullable=False, server_default="0"),
     )
     op.create_table(
         "experiments",
@@ -75,16 +76,16 @@ def upgrade() -> None:
         "run_tags",
         _run_fk(),
         sa.Column("tag", sa.String(250), primary_key=True),
+        sqlite_with_rowid=False,
     )
-    op.create_index("ix_run_tags_tag", "run_tags", ["tag", "run_id"])
     op.create_table(
         "params",
         _run_fk(),
         sa.Column("key", sa.String(250), primary_key=True),
         sa.Column("value_text", sa.Text, nullable=False),
         sa.Column("value_num", sa.Float, nullable=True),
+        sqlite_with_rowid=False,
     )
-    op.create_index("ix_params_key_num", "params", ["key", "value_num"])
     op.create_table(
         "summaries",
         _run_fk(),
@@ -97,6 +98,9 @@ def upgrade() -> None:
         sa.Column("last_time", sa.Float, nullable=True),
         sa.Column("min", sa.Float, nullable=True),
         sa.Column("max", sa.Float, nullable=True),
+        sa.Column("tail_seq", sa.Integer, nullable=True),
+        sa.Column("tail_points", sa.Integer, nullable=True),
+        sqlite_with_rowid=False,
     )
     op.create_index("ix_summaries_key_value", "summaries", ["key", "value"])
     op.create_table(
@@ -115,6 +119,7 @@ def upgrade() -> None:
         _run_fk(),
         sa.Column("batch_id", sa.String(64), primary_key=True),
         sa.Column("applied_at", sa.Float, nullable=False),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "run_logs",
