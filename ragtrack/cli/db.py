@@ -7,18 +7,15 @@ back. Neither command opens a store: opening one would already upgrade it.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from pathlib import Path
 
 import click
 import sqlalchemy as sa
 
 from ragtrack.cli._state import CliState, pass_state
-from ragtrack.exceptions import InvalidArgumentError, StoreError
-from ragtrack.storage._registry import DB_FILE, default_dir
+from ragtrack.exceptions import StoreError
+from ragtrack.storage._registry import StoreLocation, resolve_location
 from ragtrack.storage.sql._engine import create_engine
 from ragtrack.storage.sql._migrations import current_revision, ensure_schema, known_revisions
 from ragtrack.storage.sql._schema import SCHEMA_REVISION
@@ -29,27 +26,7 @@ _URI_HELP = (
 )
 
 
-@dataclass(frozen=True)
-class Database:
-    """Where a store's tables live.
-
-    ``file`` is the SQLite file (``None`` for a server database or in-memory
-    SQLite); ``lock_path`` serialises concurrent migrations of that file.
-    """
-
-    url: str
-    file: Path | None = None
-
-    @property
-    def lock_path(self) -> str | None:
-        return f"{self.file}.lock" if self.file is not None else None
-
-    @property
-    def display(self) -> str:
-        return sa.make_url(self.url).render_as_string(hide_password=True)
-
-
-def resolve_database(store_dir: str | None, uri: str | None) -> Database:
+def resolve_database(store_dir: str | None, uri: str | None) -> StoreLocation:
     """The database that ``--uri`` or else ``--dir`` or else the environment names.
 
     Example:
@@ -58,40 +35,11 @@ def resolve_database(store_dir: str | None, uri: str | None) -> Database:
         >>> resolve_database("/tmp/store", None).url
         'sqlite:////tmp/store/ragtrack.db'
     """
-    if uri is None and store_dir is None:
-        uri = os.environ.get("RAGTRACK_URI") or None
-    if uri is None:
-        path = Path(store_dir) if store_dir is not None else default_dir()
-        return _embedded(path)
-    scheme = uri.split(":", 1)[0].lower()
-    if scheme.startswith("sqlite"):
-        database = sa.make_url(uri).database
-        memory = database in (None, "", ":memory:")
-        return Database(uri, None if memory else Path(database or ""))
-    if scheme.startswith("postgresql"):
-        return Database(uri)
-    if scheme in ("http", "https"):
-        raise InvalidArgumentError(
-            f"{uri!r} names a ragtrack server; run `ragtrack db upgrade --uri <database URL>` "
-            f"against the server's database instead",
-            field="uri",
-        )
-    if scheme == "file" or "://" not in uri:
-        return _embedded(Path(uri.removeprefix("file://")))
-    raise InvalidArgumentError(
-        f"unsupported database URI {uri!r}: use a directory, sqlite:///path or "
-        f"postgresql+psycopg://...",
-        field="uri",
-    )
-
-
-def _embedded(path: Path) -> Database:
-    file = path.absolute() / DB_FILE
-    return Database(f"sqlite:///{file}", file)
+    return resolve_location(store_dir, uri)
 
 
 @contextmanager
-def _engine(db: Database) -> Iterator[sa.Engine]:
+def _engine(db: StoreLocation) -> Iterator[sa.Engine]:
     try:
         engine = create_engine(db.url)
     except ModuleNotFoundError as e:

@@ -6,6 +6,7 @@ import atexit
 import collections
 import os
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 from ragtrack.exceptions import InvalidArgumentError, StoreError, StoreNotFoundError
@@ -35,6 +36,80 @@ def stale_after_from_env() -> float:
     return value
 
 
+@dataclass(frozen=True)
+class StoreLocation:
+    """Where a store's tables live, as named by a directory or URI.
+
+    ``directory`` is set for an embedded store (the SQLite file is
+    ``directory / DB_FILE``); ``file`` is the SQLite file for any SQLite
+    database; both are ``None`` for a server database.
+    """
+
+    url: str
+    file: Path | None = None
+    directory: Path | None = None
+
+    @property
+    def lock_path(self) -> str | None:
+        """A file that serialises schema migrations of a SQLite database."""
+        return f"{self.file}.lock" if self.file is not None else None
+
+    @property
+    def display(self) -> str:
+        """The URL with any password hidden, for messages."""
+        import sqlalchemy as sa
+
+        return sa.make_url(self.url).render_as_string(hide_password=True)
+
+
+def resolve_location(
+    dir: str | os.PathLike[str] | None = None, uri: str | None = None
+) -> StoreLocation:
+    """The store that ``uri``, else ``dir``, else the environment names.
+
+    With neither, ``$RAGTRACK_URI`` then ``$RAGTRACK_DIR`` then ``./.ragtrack``
+    decide. A plain path or ``file://`` URI is an embedded store directory.
+
+    Example:
+        >>> resolve_location("/tmp/store").url
+        'sqlite:////tmp/store/ragtrack.db'
+        >>> resolve_location(uri="postgresql+psycopg://u@db/ragtrack").file is None
+        True
+    """
+    if uri is None and dir is None:
+        uri = os.environ.get("RAGTRACK_URI") or None
+    if uri is None:
+        return _embedded(Path(dir) if dir is not None else default_dir())
+    scheme = uri.split(":", 1)[0].lower()
+    if scheme.startswith("sqlite"):
+        import sqlalchemy as sa
+
+        database = sa.make_url(uri).database
+        in_memory = database in (None, "", ":memory:")
+        return StoreLocation(uri, file=None if in_memory else Path(database or ""))
+    if scheme.startswith("postgresql"):
+        return StoreLocation(uri)
+    if scheme in ("http", "https"):
+        raise InvalidArgumentError(
+            f"{uri!r} names a ragtrack server; this version of ragtrack works on store "
+            f"directories and databases only: use a directory, sqlite:///path or "
+            f"postgresql+psycopg://... (or unset RAGTRACK_URI)",
+            field="uri",
+        )
+    if scheme == "file" or "://" not in uri:
+        return _embedded(Path(uri.removeprefix("file://")))
+    raise InvalidArgumentError(
+        f"unsupported store URI {uri!r}: use a directory, sqlite:///path or "
+        f"postgresql+psycopg://...",
+        field="uri",
+    )
+
+
+def _embedded(path: Path) -> StoreLocation:
+    directory = Path(os.path.realpath(path))
+    return StoreLocation(f"sqlite:///{directory / DB_FILE}", directory / DB_FILE, directory)
+
+
 def open_store(
     dir: str | os.PathLike[str] | None = None,
     uri: str | None = None,
@@ -42,12 +117,14 @@ def open_store(
     create: bool = True,
     shared: bool = False,
 ) -> Store:
-    """Open the store named by ``uri`` or the embedded store in ``dir``.
+    """Open the store named by ``uri`` or the embedded store in ``dir``
+    (see :func:`resolve_location`).
 
-    With neither, ``$RAGTRACK_URI`` then ``$RAGTRACK_DIR`` then ``./.ragtrack``
-    decide. An embedded store is created on first use unless ``create`` is
-    false (readers pass that, so a typo in a path does not leave an empty store
-    behind); then a missing one raises StoreNotFoundError.
+    An embedded store is created on first use unless ``create`` is false
+    (readers pass that, so a typo in a path does not leave an empty store
+    behind); then a missing one raises StoreNotFoundError. An embedded store or
+    SQLite database is migrated to the current schema on open; a PostgreSQL
+    database must be migrated with ``ragtrack db upgrade``.
 
     With ``shared``, every caller in this process that names the same location
     gets one store object (engine, connection pool, statement cache), and its
@@ -62,20 +139,16 @@ def open_store(
         []
     """
     stale_after = stale_after_from_env()
-    if uri is None and dir is None:
-        uri = os.environ.get("RAGTRACK_URI") or None
+    location = resolve_location(dir, uri)
     if not shared:
-        return _open(dir, uri, create, stale_after)
-    location = (
-        uri if uri is not None else os.path.realpath(dir if dir is not None else default_dir())
-    )
-    key = (os.getpid(), location, stale_after)  # a forked child must not reuse the parent's pool
+        return _open(location, create, stale_after)
+    key = (os.getpid(), location.url, stale_after)  # a forked child must not reuse the pool
     with _shared_lock:
         store = _shared.get(key)
         if store is not None:
             _shared.move_to_end(key)
             return store
-        store = _open(dir, uri, create, stale_after)
+        store = _open(location, create, stale_after)
         store.keep_open = True
         _shared[key] = store
         while len(_shared) > _SHARED_MAX:
@@ -98,42 +171,24 @@ def _release_shared() -> None:
             _shared.popitem()[1].release()
 
 
-def _open(
-    dir: str | os.PathLike[str] | None, uri: str | None, create: bool, stale_after: float
-) -> Store:
-    if uri is not None:
-        return _open_uri(uri, stale_after, create)
-    path = Path(dir) if dir is not None else default_dir()
-    db = path / DB_FILE
-    if not create and not db.exists():
-        raise StoreNotFoundError(
-            f"no ragtrack store in {str(path)!r}: log a run there first (ragtrack.init), "
-            f"or point RAGTRACK_DIR / --dir at the directory that holds {DB_FILE}"
-        )
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise StoreError(f"cannot create the ragtrack directory {str(path)!r}: {e}") from e
+def _open(location: StoreLocation, create: bool, stale_after: float) -> Store:
     from ragtrack.storage.sql import SqlStore
 
-    return SqlStore(f"sqlite:///{db}", stale_after=stale_after, lock_path=f"{db}.lock")
-
-
-def _open_uri(uri: str, stale_after: float, create: bool) -> Store:
-    scheme = uri.split(":", 1)[0].lower()
-    if scheme.startswith(("sqlite", "postgresql")):
-        from ragtrack.storage.sql import SqlStore
-
-        return SqlStore(uri, upgrade=scheme.startswith("sqlite"), stale_after=stale_after)
-    if scheme in ("http", "https"):
-        raise InvalidArgumentError(
-            f"{uri!r} names a ragtrack server; this version of ragtrack logs to the embedded "
-            f"store only: unset RAGTRACK_URI or pass dir=...",
-            field="uri",
-        )
-    if scheme == "file" or "://" not in uri:
-        return open_store(dir=uri.removeprefix("file://"), create=create)
-    raise InvalidArgumentError(
-        f"unsupported store URI {uri!r}: use a directory, sqlite:///path or postgresql+psycopg://...",
-        field="uri",
+    directory = location.directory
+    if directory is not None:
+        if not create and not (directory / DB_FILE).exists():
+            raise StoreNotFoundError(
+                f"no ragtrack store in {str(directory)!r}: log a run there first "
+                f"(ragtrack.init), or point RAGTRACK_DIR / --dir at the directory that "
+                f"holds {DB_FILE}"
+            )
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise StoreError(f"cannot create the ragtrack directory {str(directory)!r}: {e}") from e
+    return SqlStore(
+        location.url,
+        upgrade=location.url.startswith("sqlite"),
+        stale_after=stale_after,
+        lock_path=location.lock_path,
     )

@@ -71,7 +71,7 @@ _SUMMARIES = sa.select(
 ).where(summaries.c.run_id.in_(sa.bindparam("ids", expanding=True)))
 
 
-def load_records(conn: sa.Connection, rows: Sequence[sa.Row[Any]]) -> list[RunRecord]:
+def load_records(conn: sa.Connection, rows: Sequence[Any]) -> list[RunRecord]:
     """Records for rows of :func:`run_columns`, in the same order.
 
     Rows are fetched whole and unpacked by position: a page of 100 runs has
