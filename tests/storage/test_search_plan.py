@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -77,7 +76,8 @@ def test_driving_plan_is_used_only_when_the_filter_requires_the_metric() -> None
     assert _search_plan.driving_metric(parse_filter("metrics.recall is not null"), keys)
     assert _search_plan.driving_metric(parse_filter("metrics.recall is null"), keys) is None
     assert _search_plan.driving_metric(parse_filter("not metrics.recall > 0.5"), keys) is None
-    assert _search_plan.driving_metric(parse_filter("metrics.recall > 0 or name = 'x'"), keys) is None
+    either = parse_filter("metrics.recall > 0 or name = 'x'")
+    assert _search_plan.driving_metric(either, keys) is None
     assert _search_plan.driving_metric(parse_filter("metrics.loss > 0.5"), keys) is None
     assert _search_plan.driving_metric(None, keys) is None
     min_keys = parse_order_by("-metrics.recall.min")
