@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import math
+import os
 import shlex
+import shutil
+import sys
+from pathlib import Path
 
 import click
 
@@ -49,10 +53,13 @@ def demo(state: CliState, n_runs: int, project: str, seed: int) -> None:
     )
     click.echo("")
     click.echo("Look at them:")
-    for line in explore_commands(state.dir, project, best.id):
+    for line in explore_commands(state.dir, project, best.id, command=cli_command()):
         click.echo(f"  {line}")
     click.echo("")
-    click.echo("Or from Python:")
+    python = (
+        "python" if cli_command() == "ragtrack" else shlex.quote(_relative(Path(sys.executable)))
+    )
+    click.echo(f"Or from Python ({python}):")
     for line in python_snippet(state.dir, project):
         click.echo(f"  {line}")
 
@@ -64,14 +71,38 @@ def _score(run: ApiRun) -> float:
     return -math.inf
 
 
-def explore_commands(store_dir: str | None, project: str, best_id: str) -> list[str]:
+def cli_command() -> str:
+    """How the user's shell reaches this installation's CLI.
+
+    ``ragtrack`` when that is on PATH and is this installation; otherwise the
+    script's path, e.g. ``.venv/bin/ragtrack`` after ``make run``, which does
+    not activate the virtualenv in the user's shell.
+    """
+    script = Path(sys.executable).parent / "ragtrack"
+    found = shutil.which("ragtrack")
+    if not script.exists() or (found is not None and Path(found).resolve() == script.resolve()):
+        return "ragtrack"
+    return shlex.quote(_relative(script))
+
+
+def _relative(path: Path) -> str:
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:  # another drive on Windows
+        return str(path)
+    return str(path) if relative.startswith("..") else relative
+
+
+def explore_commands(
+    store_dir: str | None, project: str, best_id: str, command: str = "ragtrack"
+) -> list[str]:
     """The shell commands the demo suggests, runnable as printed.
 
     Example:
         >>> explore_commands(None, "rag-demo", "0123456789abcdef")[0]
         'ragtrack runs list --project rag-demo --order-by -metrics.recall@10'
     """
-    base = "ragtrack" if store_dir is None else f"ragtrack --dir {shlex.quote(store_dir)}"
+    base = command if store_dir is None else f"{command} --dir {shlex.quote(store_dir)}"
     p = shlex.quote(project)
     return [
         f"{base} runs list --project {p} --order-by -metrics.{BEST_BY}",

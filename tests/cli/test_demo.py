@@ -153,3 +153,19 @@ def test_demo_command_prints_runnable_commands(tmp_path: Path, ragtrack_cli: Inv
 def test_demo_command_rejects_zero_runs(ragtrack_cli: Invoke) -> None:
     result = ragtrack_cli("demo", "--runs", "0")
     assert result.exit_code == 2
+
+
+def test_suggested_commands_work_without_an_activated_virtualenv(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ragtrack.cli import demo as demo_command
+
+    bin_dir = tmp_path / ".venv" / "bin"
+    bin_dir.mkdir(parents=True)
+    (bin_dir / "ragtrack").write_text("#!/bin/sh\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(demo_command.sys, "executable", str(bin_dir / "python"))
+    monkeypatch.setattr(demo_command.shutil, "which", lambda name: None)
+    assert demo_command.cli_command() == ".venv/bin/ragtrack"
+    monkeypatch.setattr(demo_command.shutil, "which", lambda name: str(bin_dir / "ragtrack"))
+    assert demo_command.cli_command() == "ragtrack"
