@@ -185,3 +185,30 @@ def test_ragtrack_dir_env_var(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
         run.log({"x": 1.0})
     assert (tmp_path / "store" / "ragtrack.db").exists()
     assert ragtrack.Api().run(run.id).summary == {"x": 1.0}
+
+
+class FakeTensor:
+    """The parts of torch.Tensor that run.log relies on (torch is not a test
+    dependency: it is several hundred megabytes)."""
+
+    def __init__(self, *values: float) -> None:
+        self.values = values
+
+    def numel(self) -> int:
+        return len(self.values)
+
+    def size(self) -> tuple[int, ...]:
+        return (len(self.values),)
+
+    def item(self) -> float:
+        if len(self.values) != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        return self.values[0]
+
+
+def test_one_element_tensors_are_logged_and_larger_ones_rejected(tmp_path: Path) -> None:
+    with ragtrack.init(project="p", dir=tmp_path, capture=QUIET) as run:
+        run.log({"loss": FakeTensor(0.25)})
+        with pytest.raises(TypeError, match=r"'grad'.*FakeTensor"):
+            run.log({"grad": FakeTensor(1.0, 2.0)})
+    assert ragtrack.Api(dir=tmp_path).run(run.id).history("loss").values.tolist() == [0.25]
