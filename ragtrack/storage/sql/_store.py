@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
-import math
 import re
 import threading
 import time
@@ -43,6 +42,13 @@ from ragtrack.storage.sql._schema import (
 )
 from ragtrack.storage.sql._search_plan import search_query
 from ragtrack.storage.sql._upsert import claim_project, upsert
+from ragtrack.storage.sql._write_values import (
+    dumps,
+    run_updates,
+    safe_url,
+    summary_rows,
+    validate_tags,
+)
 
 _RUN_ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
 
@@ -109,7 +115,7 @@ class SqlStore(Store):
         try:
             ensure_schema(self._engine, upgrade=upgrade, lock_path=lock_path)
         except sa.exc.OperationalError as e:
-            raise StoreError(f"cannot open the store at {_safe_url(url)}: {e.orig}") from e
+            raise StoreError(f"cannot open the store at {safe_url(url)}: {e.orig}") from e
 
     def release(self) -> None:
         self._engine.dispose()
@@ -220,7 +226,7 @@ class SqlStore(Store):
         plain = to_plain(dict(config or {}))
         plain_metadata = to_plain(dict(metadata or {}), "metadata")
         param_rows = list(flatten_config(plain))
-        tag_list = _validate_tags(tags)
+        tag_list = validate_tags(tags)
         now = time.time() if created_at is None else created_at
         run_id = run_id or new_run_id()
         running = status == RunStatus.RUNNING
@@ -240,9 +246,9 @@ class SqlStore(Store):
                         "created_at": now,
                         "started_at": now if running else None,
                         "heartbeat_at": now if running else None,
-                        "config_json": _dumps(plain),
+                        "config_json": dumps(plain),
                         "notes": notes,
-                        "metadata_json": _dumps(plain_metadata),
+                        "metadata_json": dumps(plain_metadata),
                         "ended_at": None,
                         "error": None,
                     },
@@ -324,7 +330,7 @@ class SqlStore(Store):
         ended_at: float | None = None,
         error: str | None = None,
     ) -> None:
-        values = _run_updates(status, name, notes, ended_at, error)
+        values = run_updates(status, name, notes, ended_at, error)
         with self._write() as conn:
             self._apply_run_updates(conn, run_id, values)
 
@@ -354,15 +360,15 @@ class SqlStore(Store):
         batch_id: str | None = None,
         summary: Mapping[str, Any] | None = None,
     ) -> None:
-        values = _run_updates(status, None, None, None, error)
-        summary_rows = _summary_rows(run_id, summary or {})
+        values = run_updates(status, None, None, None, error)
+        explicit = summary_rows(run_id, summary or {})
         if batch:
             _metric_io.validate_batch(batch)
         with self._write() as conn:
             if batch:
                 self._append_metrics(conn, run_id, batch, batch_id)
-            if summary_rows:
-                self._set_summary_rows(conn, summary_rows)
+            if explicit:
+                self._set_summary_rows(conn, explicit)
             self._apply_run_updates(conn, run_id, values)
 
     def heartbeat(self, run_id: str, at: float | None = None) -> None:
@@ -372,7 +378,7 @@ class SqlStore(Store):
                 raise RunNotFoundError(f"no run with id {run_id!r}")
 
     def set_tags(self, run_id: str, add: Sequence[str] = (), remove: Sequence[str] = ()) -> None:
-        add_list, remove_list = _validate_tags(add), _validate_tags(remove)
+        add_list, remove_list = validate_tags(add), validate_tags(remove)
         with self._write() as conn:
             self._require_run(conn, run_id)
             if add_list:
@@ -452,9 +458,7 @@ class SqlStore(Store):
                 raise RunNotFoundError(f"no run with id {run_id!r}")
             merged = deep_merge(json.loads(current), plain)
             rows = list(flatten_config(merged))
-            conn.execute(
-                runs.update().where(runs.c.id == run_id).values(config_json=_dumps(merged))
-            )
+            conn.execute(runs.update().where(runs.c.id == run_id).values(config_json=dumps(merged)))
             # A key may have changed from a leaf to a dict (or back): rewrite all rows.
             conn.execute(params.delete().where(params.c.run_id == run_id))
             if rows:
@@ -467,7 +471,7 @@ class SqlStore(Store):
                 )
 
     def set_summary(self, run_id: str, values: Mapping[str, Any]) -> None:
-        rows = _summary_rows(run_id, values)
+        rows = summary_rows(run_id, values)
         if not rows:
             return
         with self._write() as conn:
@@ -487,7 +491,7 @@ class SqlStore(Store):
                 raise RunNotFoundError(f"no run with id {run_id!r}")
             merged = {**json.loads(current), **plain}
             conn.execute(
-                runs.update().where(runs.c.id == run_id).values(metadata_json=_dumps(merged))
+                runs.update().where(runs.c.id == run_id).values(metadata_json=dumps(merged))
             )
 
     def get_metadata(self, run_id: str) -> dict[str, Any]:
@@ -575,70 +579,3 @@ class SqlStore(Store):
         with self._read() as conn:
             self._require_run(conn, run_id)
             return "".join(conn.execute(query).scalars())
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, allow_nan=True, ensure_ascii=False)
-
-
-def _run_updates(
-    status: RunStatus | None,
-    name: str | None,
-    notes: str | None,
-    ended_at: float | None,
-    error: str | None,
-) -> dict[str, Any]:
-    """Checked column values for an update of a run; ``None`` leaves a column alone."""
-    values: dict[str, Any] = {}
-    if status is not None:
-        status = RunStatus(status)
-        values["status"] = status.value
-        if status.is_terminal and ended_at is None:
-            ended_at = time.time()
-        if status == RunStatus.RUNNING:
-            values["heartbeat_at"] = time.time()
-    if name is not None:
-        values["name"] = validate_key(name, "run name")
-    if notes is not None:
-        values["notes"] = notes
-    if ended_at is not None:
-        values["ended_at"] = ended_at
-    if error is not None:
-        values["error"] = error
-    return values
-
-
-def _summary_rows(run_id: str, values: Mapping[str, Any]) -> list[dict[str, Any]]:
-    rows = []
-    for key, value in values.items():
-        validate_key(key, "summary")
-        plain = to_plain(value, key)
-        rows.append(
-            {
-                "run_id": run_id,
-                "key": key,
-                "value": _summary_number(plain),
-                "value_json": _dumps(plain),
-            }
-        )
-    return rows
-
-
-def _summary_number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    number = float(value)
-    return None if math.isnan(number) else number
-
-
-def _validate_tags(tags: Sequence[str]) -> list[str]:
-    if isinstance(tags, str):
-        raise InvalidArgumentError(
-            f"tags must be a list of strings, got the string {tags!r}; write [{tags!r}]",
-            field="tags",
-        )
-    return sorted({validate_key(t, "tag") for t in tags})
-
-
-def _safe_url(url: str) -> str:
-    return sa.make_url(url).render_as_string(hide_password=True)

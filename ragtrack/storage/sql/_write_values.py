@@ -1,0 +1,84 @@
+"""Checked values for the rows the SQL store writes: run updates, summary rows,
+tags and JSON text. Pure functions, no I/O."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from ragtrack.entities import RunStatus
+from ragtrack.exceptions import InvalidArgumentError
+from ragtrack.storage._keys import validate_key
+from ragtrack.storage._params import to_plain
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, allow_nan=True, ensure_ascii=False)
+
+
+def run_updates(
+    status: RunStatus | None,
+    name: str | None,
+    notes: str | None,
+    ended_at: float | None,
+    error: str | None,
+) -> dict[str, Any]:
+    """Checked column values for an update of a run; ``None`` leaves a column alone."""
+    values: dict[str, Any] = {}
+    if status is not None:
+        status = RunStatus(status)
+        values["status"] = status.value
+        if status.is_terminal and ended_at is None:
+            ended_at = time.time()
+        if status == RunStatus.RUNNING:
+            values["heartbeat_at"] = time.time()
+    if name is not None:
+        values["name"] = validate_key(name, "run name")
+    if notes is not None:
+        values["notes"] = notes
+    if ended_at is not None:
+        values["ended_at"] = ended_at
+    if error is not None:
+        values["error"] = error
+    return values
+
+
+def summary_rows(run_id: str, values: Mapping[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for key, value in values.items():
+        validate_key(key, "summary")
+        plain = to_plain(value, key)
+        rows.append(
+            {
+                "run_id": run_id,
+                "key": key,
+                "value": _summary_number(plain),
+                "value_json": dumps(plain),
+            }
+        )
+    return rows
+
+
+def _summary_number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    number = float(value)
+    return None if math.isnan(number) else number
+
+
+def validate_tags(tags: Sequence[str]) -> list[str]:
+    if isinstance(tags, str):
+        raise InvalidArgumentError(
+            f"tags must be a list of strings, got the string {tags!r}; write [{tags!r}]",
+            field="tags",
+        )
+    return sorted({validate_key(t, "tag") for t in tags})
+
+
+def safe_url(url: str) -> str:
+    return sa.make_url(url).render_as_string(hide_password=True)
