@@ -107,6 +107,26 @@ def test_sigterm_flushes_and_marks_stopped(tmp_path: Path) -> None:
     assert len(stored.history("x")) == 100
 
 
+def test_ctrl_c_flushes_and_marks_stopped(tmp_path: Path) -> None:
+    proc, run_id = start(
+        tmp_path,
+        """
+        for i in range(100):
+            run.log({"x": float(i)})
+        print("LOGGED", flush=True)
+        time.sleep(60)
+        """,
+    )
+    assert proc.stdout.readline().strip() == "LOGGED"  # type: ignore[union-attr]
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=20)
+    assert "KeyboardInterrupt" in err
+    stored = ragtrack.Api(dir=tmp_path / "store").run(run_id)
+    assert stored.status is ragtrack.RunStatus.STOPPED
+    assert stored.error is not None and "KeyboardInterrupt" in stored.error
+    assert len(stored.history("x")) == 100
+
+
 def test_uncaught_exception_marks_failed_with_traceback(tmp_path: Path) -> None:
     proc, run_id = start(
         tmp_path,
