@@ -12,11 +12,15 @@ import sys
 from importlib import metadata
 from typing import Any
 
+from ragtrack.sdk.capture.redact import redact_args
+
 
 def environment_info(include_packages: bool = True) -> dict[str, Any]:
     """Describe the interpreter, installed packages and the command that started the run.
 
     Environment variables are deliberately left out: they routinely hold secrets.
+    For the same reason the command line has the values of secret-looking flags
+    (``--api-key``, ``--token``, ``--password``...) and URL credentials masked.
     ``command`` is ``sys.argv``; ``command_line`` is a shell-quoted line that
     reruns the process with the same interpreter (``python -m`` and ``-c``
     invocations included, from ``sys.orig_argv``).
@@ -30,7 +34,7 @@ def environment_info(include_packages: bool = True) -> dict[str, Any]:
         "python_version": platform.python_version(),
         "python_implementation": platform.python_implementation(),
         "python_executable": sys.executable,
-        "command": list(sys.argv),
+        "command": redact_args(list(sys.argv)),
         "command_line": command_line(),
         "cwd": _cwd(),
         "hostname": socket.gethostname(),
@@ -80,7 +84,7 @@ def command_line() -> str:
     """
     # sys.orig_argv keeps `-m module` and `-c code`, which sys.argv replaces by a path or "-c".
     args = sys.orig_argv[1:] if sys.orig_argv else sys.argv
-    return shlex.join([sys.executable or "python", *args])
+    return shlex.join([sys.executable or "python", *redact_args(list(args))])
 
 
 def _cwd() -> str | None:

@@ -8,6 +8,8 @@ import subprocess
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from ragtrack.sdk.capture.redact import redact_url_credentials
+
 logger = logging.getLogger("ragtrack")
 
 DEFAULT_DIFF_LIMIT_BYTES = 5 * 2**20
@@ -90,8 +92,8 @@ def strip_credentials(url: str) -> str:
         return url  # scp-like `user@host:path` or a local path: no password possible
     try:
         parts = urlsplit(url)
-    except ValueError:
-        return url
+    except ValueError:  # unparsable (e.g. a broken IPv6 host): mask any user part anyway
+        return redact_url_credentials(url)
     userinfo, at, hostport = parts.netloc.rpartition("@")
     if not at:
         return url
