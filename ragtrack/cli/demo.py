@@ -30,7 +30,13 @@ BEST_BY = "recall@10"
     help="Runs in the chunking sweep (the reranker experiment adds 3).",
 )
 @click.option("--project", "-p", default="rag-demo", show_default=True, help="Project to log to.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of every value logged.")
+@click.option(
+    "--seed",
+    type=click.IntRange(0, 2**63 - 1),
+    default=0,
+    show_default=True,
+    help="Seed of every value logged.",
+)
 @pass_state
 def demo(state: CliState, n_runs: int, project: str, seed: int) -> None:
     """Log realistic RAG demo runs to explore.
@@ -80,7 +86,10 @@ def cli_command() -> str:
     """
     script = Path(sys.executable).parent / "ragtrack"
     found = shutil.which("ragtrack")
-    if not script.exists() or (found is not None and Path(found).resolve() == script.resolve()):
+    if not script.exists():
+        # Not installed as a console script (e.g. run from a source tree).
+        return shlex.join([_relative(Path(sys.executable)), "-m", "ragtrack"])
+    if found is not None and Path(found).resolve() == script.resolve():
         return "ragtrack"
     return shlex.quote(_relative(script))
 

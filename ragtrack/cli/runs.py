@@ -54,13 +54,16 @@ def runs_group() -> None:
 @click.option(
     "--limit",
     "-n",
-    type=click.IntRange(min=0),
+    type=click.IntRange(0, 2**63 - 1),
     default=50,
     show_default=True,
     help="Show at most this many runs; 0 shows all.",
 )
 @click.option(
-    "--offset", type=click.IntRange(min=0), default=0, help="Skip this many runs first (paging)."
+    "--offset",
+    type=click.IntRange(0, 2**63 - 1),
+    default=0,
+    help="Skip this many runs first (paging).",
 )
 @click.option(
     "--metric",

@@ -345,10 +345,12 @@ class StoreContract:
             store.search_runs("p", "params.lr < ")
         assert info.value.position >= 10
 
-    @pytest.mark.parametrize("limit", [-1, 1.5, "10"])
-    def test_bad_limit_is_rejected(self, store: Store, limit: object) -> None:
+    @pytest.mark.parametrize("limit", [-1, 1.5, "10", True, 2**64])
+    def test_bad_limit_and_offset_are_rejected(self, store: Store, limit: object) -> None:
         with pytest.raises(InvalidArgumentError, match="limit"):
             store.search_runs("p", limit=limit)  # type: ignore[arg-type]
+        with pytest.raises(InvalidArgumentError, match="offset"):
+            store.search_runs("p", offset=limit)  # type: ignore[arg-type]
 
     # -- logs -------------------------------------------------------------------------
 

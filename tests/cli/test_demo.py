@@ -124,7 +124,13 @@ def test_bad_run_counts_are_refused(tmp_path: Path, n_runs: int) -> None:
         log_demo_runs(tmp_path, n_runs=n_runs)
 
 
-def test_demo_command_prints_runnable_commands(tmp_path: Path, ragtrack_cli: Invoke) -> None:
+def test_demo_command_prints_runnable_commands(
+    tmp_path: Path, ragtrack_cli: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ragtrack.cli import demo as demo_command
+
+    # How the CLI is reached depends on the installation (tested below).
+    monkeypatch.setattr(demo_command, "cli_command", lambda: "ragtrack")
     result = ragtrack_cli("demo", "--runs", "3")
     assert result.exit_code == 0, result.output
     out = result.stdout
@@ -169,3 +175,14 @@ def test_suggested_commands_work_without_an_activated_virtualenv(
     assert demo_command.cli_command() == ".venv/bin/ragtrack"
     monkeypatch.setattr(demo_command.shutil, "which", lambda name: str(bin_dir / "ragtrack"))
     assert demo_command.cli_command() == "ragtrack"
+    (bin_dir / "ragtrack").unlink()  # not installed as a script: run the module
+    assert demo_command.cli_command() == ".venv/bin/python -m ragtrack"
+
+
+def test_negative_seed_is_a_usage_error(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from ragtrack.cli import cli
+
+    result = CliRunner().invoke(cli, ["--dir", str(tmp_path), "demo", "--seed", "-1"])
+    assert result.exit_code == 2 and "unexpected" not in result.output

@@ -336,3 +336,12 @@ def test_history_of_an_unknown_key_names_the_known_ones(
     assert "has no metric 'recall@5'; its metrics are: ndcg@10, recall@10, train/loss" in (
         result.stderr
     )
+
+
+@pytest.mark.parametrize("option", ["--limit", "--offset"])
+def test_out_of_range_paging_is_a_usage_error(
+    run_ids: dict[str, str], ragtrack_cli: Invoke, option: str
+) -> None:
+    result = ragtrack_cli("runs", "list", option, "99999999999999999999")
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output and "unexpected" not in result.output

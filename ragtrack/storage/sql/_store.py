@@ -300,7 +300,8 @@ class SqlStore(Store):
                 return prefix
             if len(prefix) < 4:
                 raise InvalidArgumentError(
-                    f"no run has the id {prefix!r}; a prefix must have 4 or more characters",
+                    f"{prefix!r} is too short for an id prefix (no run has exactly that id): "
+                    f"give 4 or more characters",
                     field="run_id",
                 )
             escaped = prefix.replace("_", r"\_")
@@ -410,16 +411,9 @@ class SqlStore(Store):
         limit: int | None = None,
         offset: int = 0,
     ) -> list[RunRecord]:
-        if isinstance(limit, bool) or (
-            limit is not None and (not isinstance(limit, int) or limit < 0)
-        ):
-            raise InvalidArgumentError(
-                f"limit must be a non-negative int, got {limit!r}", field="limit"
-            )
-        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
-            raise InvalidArgumentError(
-                f"offset must be a non-negative int, got {offset!r}", field="offset"
-            )
+        if limit is not None:
+            _check_count(limit, "limit")
+        _check_count(offset, "offset")
         stale_before = self._stale_before()
         query = search_query(
             run_columns(stale_before),
@@ -579,3 +573,10 @@ class SqlStore(Store):
         with self._read() as conn:
             self._require_run(conn, run_id)
             return "".join(conn.execute(query).scalars())
+
+
+def _check_count(value: object, name: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
+        raise InvalidArgumentError(
+            f"{name} must be an int from 0 to 2**63-1, got {value!r}", field=name
+        )
