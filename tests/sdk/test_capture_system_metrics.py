@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 import time
 import types
 from collections.abc import Callable
@@ -168,3 +169,23 @@ def test_stop_from_inside_emit() -> None:
 def test_rejects_non_positive_intervals(interval: float) -> None:
     with pytest.raises(InvalidArgumentError, match="interval"):
         SystemMonitor(lambda sample: None, interval=interval)
+
+
+def test_restart_after_stop_from_emit_runs_one_thread() -> None:
+    calls: list[int] = []
+    monitor: SystemMonitor
+
+    def emit(sample: dict[str, float]) -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            monitor.stop()  # allowed from emit
+            time.sleep(0.1)  # the old thread is still inside emit when start() runs
+
+    monitor = SystemMonitor(emit, interval=0.01)
+    monitor.start()
+    time.sleep(0.05)
+    monitor.start()
+    time.sleep(0.2)
+    alive = [t for t in threading.enumerate() if t.name == "ragtrack-system-metrics"]
+    monitor.stop()
+    assert len(alive) == 1

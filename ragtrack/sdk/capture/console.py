@@ -5,6 +5,11 @@ to file descriptors 1 and 2 directly (C extensions) or by child processes still
 reaches the terminal but is not recorded. Redirecting the descriptors would catch
 those too, at the price of breaking ``isatty`` and interleaving with the
 terminal; the Python-level tee keeps the user's console exactly as it was.
+
+A ``logging.StreamHandler`` created before the run started (``logging.basicConfig``
+before ``ragtrack.init``, or a library that sets up its own handler on import)
+holds the original ``sys.stderr`` and is not recorded either; configure logging
+after ``ragtrack.init`` to have it captured.
 """
 
 from __future__ import annotations
@@ -109,14 +114,19 @@ class ConsoleCapture:
         return [(stream, "".join(parts)) for stream, parts in pieces]
 
     def _record(self, stream: str, text: str) -> None:
-        if not text:
+        # Every print of the training script comes through here: return early, without
+        # the lock, once nothing more will be recorded (checked again under the lock).
+        if not text or self._limit_reached or not self._recording:
             return
         if text.isascii():
             size = len(text)
         else:
-            # Lone surrogates cannot be stored as UTF-8; record what would be stored.
-            data = text.encode("utf-8", "replace")
-            text, size = data.decode("utf-8"), len(data)
+            try:
+                size = len(text.encode("utf-8"))
+            except UnicodeEncodeError:
+                # Lone surrogates cannot be stored as UTF-8; record what would be stored.
+                data = text.encode("utf-8", "replace")
+                text, size = data.decode("utf-8"), len(data)
         with self._lock:
             if not self._recording or self._limit_reached:
                 return

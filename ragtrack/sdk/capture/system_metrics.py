@@ -52,7 +52,7 @@ class SystemMonitor:
         self._cpu_count = psutil.cpu_count(logical=True) or 1
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._prime()
+        self._lock = threading.Lock()
 
     @property
     def running(self) -> bool:
@@ -60,20 +60,25 @@ class SystemMonitor:
 
     def start(self) -> None:
         """Start sampling in the background; does nothing if already started."""
-        if self.running:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="ragtrack-system-metrics")
-        self._thread.daemon = True
-        self._thread.start()
+        with self._lock:
+            if self.running:
+                return
+            # A fresh event per thread: clearing a shared one could revive an old
+            # thread that has not finished stopping (e.g. stop() called from emit).
+            self._stop = threading.Event()
+            self._thread = threading.Thread(
+                target=self._loop, args=(self._stop,), name="ragtrack-system-metrics", daemon=True
+            )
+            self._thread.start()
 
     def stop(self) -> None:
         """Stop sampling and wait for the thread, which wakes at once rather than at the next tick.
 
         Safe to call more than once, and from ``emit`` itself.
         """
-        self._stop.set()
-        thread, self._thread = self._thread, None
+        with self._lock:
+            self._stop.set()
+            thread, self._thread = self._thread, None
         if thread is None or thread is threading.current_thread():
             return
         thread.join(_STOP_TIMEOUT_S)
@@ -121,13 +126,13 @@ class SystemMonitor:
         psutil.cpu_percent(interval=None)
         self._process.cpu_percent(interval=None)
 
-    def _loop(self) -> None:
+    def _loop(self, stop: threading.Event) -> None:
         failures = 0
         try:
             self._prime()
         except Exception:
             logger.debug("could not prime CPU counters", exc_info=True)
-        while not self._stop.wait(self._interval):
+        while not stop.wait(self._interval):
             try:
                 self._emit(self.sample())
                 failures = 0
