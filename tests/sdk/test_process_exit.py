@@ -87,7 +87,14 @@ def test_sigkill_loses_at_most_the_last_interval_and_reads_as_crashed(
     assert [r.id for r in api.runs("p", filter="status = 'crashed'")] == [run_id]
 
 
-def test_sigterm_flushes_and_marks_stopped(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("signum", "reason"),
+    [(signal.SIGTERM, "stopped by SIGTERM"), (signal.SIGINT, "KeyboardInterrupt")],
+    ids=["sigterm", "ctrl-c"],
+)
+def test_termination_signals_flush_and_mark_stopped(
+    tmp_path: Path, signum: signal.Signals, reason: str
+) -> None:
     proc, run_id = start(
         tmp_path,
         """
@@ -98,32 +105,15 @@ def test_sigterm_flushes_and_marks_stopped(tmp_path: Path) -> None:
         """,
     )
     assert proc.stdout.readline().strip() == "LOGGED"  # type: ignore[union-attr]
-    proc.send_signal(signal.SIGTERM)
-    assert proc.wait(20) == -signal.SIGTERM
-    proc.stdout.close()  # type: ignore[union-attr]
-    proc.stderr.close()  # type: ignore[union-attr]
-    stored = ragtrack.Api(dir=tmp_path / "store").run(run_id)
-    assert stored.status is ragtrack.RunStatus.STOPPED
-    assert len(stored.history("x")) == 100
-
-
-def test_ctrl_c_flushes_and_marks_stopped(tmp_path: Path) -> None:
-    proc, run_id = start(
-        tmp_path,
-        """
-        for i in range(100):
-            run.log({"x": float(i)})
-        print("LOGGED", flush=True)
-        time.sleep(60)
-        """,
-    )
-    assert proc.stdout.readline().strip() == "LOGGED"  # type: ignore[union-attr]
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signum)
     _, err = proc.communicate(timeout=20)
-    assert "KeyboardInterrupt" in err
+    if signum == signal.SIGTERM:
+        assert proc.returncode == -signal.SIGTERM  # dies the way SIGTERM kills
+    else:
+        assert "KeyboardInterrupt" in err
     stored = ragtrack.Api(dir=tmp_path / "store").run(run_id)
     assert stored.status is ragtrack.RunStatus.STOPPED
-    assert stored.error is not None and "KeyboardInterrupt" in stored.error
+    assert stored.error is not None and reason in stored.error
     assert len(stored.history("x")) == 100
 
 
