@@ -187,8 +187,9 @@ class Run:
             step = self._next_step
         elif type(step) is not int or not -(2**63) <= step < 2**63:
             step = step_value(step)
+        values = checked_metrics(data, self._known_keys)  # a rejected call logs nothing
         self._next_step = step + 1
-        self._append((step, time.time(), checked_metrics(data, self._known_keys)))
+        self._append((step, time.time(), values))
 
     def _log_system(self, sample: dict[str, float]) -> None:
         self._append((self._system_step, time.time(), sample))

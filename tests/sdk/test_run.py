@@ -86,8 +86,9 @@ def test_non_numeric_value_raises_type_error_naming_the_key(tmp_path: Path, valu
         with pytest.raises(TypeError, match="'eval/score'"):
             run.log({"ok": 1.0, "eval/score": value})
         run.log({"ok": 2.0})
-    # The rejected call logged nothing, not even its valid values.
-    assert ragtrack.Api(dir=tmp_path).run(run.id).history("ok").values.tolist() == [2.0]
+    # The rejected call logged nothing, not even its valid values, and used no step.
+    history = ragtrack.Api(dir=tmp_path).run(run.id).history("ok")
+    assert history.values.tolist() == [2.0] and history.steps.tolist() == [0]
 
 
 @pytest.mark.parametrize("key", ["", " padded", "new\nline", "x" * 300])
