@@ -26,18 +26,6 @@ _URI_HELP = (
 )
 
 
-def resolve_database(store_dir: str | None, uri: str | None) -> StoreLocation:
-    """The database that ``--uri`` or else ``--dir`` or else the environment names.
-
-    Example:
-        >>> resolve_database(None, "sqlite:////tmp/x/ragtrack.db").file
-        PosixPath('/tmp/x/ragtrack.db')
-        >>> resolve_database("/tmp/store", None).url
-        'sqlite:////tmp/store/ragtrack.db'
-    """
-    return resolve_location(store_dir, uri)
-
-
 @contextmanager
 def _engine(db: StoreLocation) -> Iterator[sa.Engine]:
     try:
@@ -69,7 +57,7 @@ def upgrade(state: CliState, uri: str | None) -> None:
 
     Safe to run repeatedly and concurrently: an up-to-date database is left alone.
     """
-    db = resolve_database(state.dir, uri)
+    db = resolve_location(state.dir, uri)
     if db.file is not None:
         try:
             db.file.parent.mkdir(parents=True, exist_ok=True)
@@ -90,7 +78,7 @@ def upgrade(state: CliState, uri: str | None) -> None:
 @pass_state
 def current(state: CliState, uri: str | None) -> None:
     """Print the database's schema revision and the one this ragtrack needs."""
-    db = resolve_database(state.dir, uri)
+    db = resolve_location(state.dir, uri)
     click.echo(f"database: {db.display}")
     if db.file is not None and not db.file.exists():
         # Connecting would create an empty file; say so instead.

@@ -374,9 +374,7 @@ class SqlStore(Store):
 
     def heartbeat(self, run_id: str, at: float | None = None) -> None:
         with self._write() as conn:
-            result = conn.execute(_UPDATE_RUN, {"rid": run_id, "heartbeat_at": at or time.time()})
-            if not result.rowcount:
-                raise RunNotFoundError(f"no run with id {run_id!r}")
+            self._apply_run_updates(conn, run_id, {"heartbeat_at": at or time.time()})
 
     def set_tags(self, run_id: str, add: Sequence[str] = (), remove: Sequence[str] = ()) -> None:
         add_list, remove_list = validate_tags(add), validate_tags(remove)
