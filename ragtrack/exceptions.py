@@ -2,7 +2,8 @@
 
 Every error a user can act on is a :class:`RagtrackError` with a stable ``code``.
 Boundaries translate it: the CLI prints a one-line message and exits with 1 (2 for
-usage errors), a future REST API maps ``http_status`` to the response, and driver
+usage errors), the REST API maps ``http_status`` to the response (and
+the REST client re-raises the class named by ``code``, see :func:`error_class`), and driver
 errors are re-raised as ragtrack errors with ``raise ... from e``.
 
 Example:
@@ -62,6 +63,14 @@ class RunNotFoundError(NotFoundError):
     code = "RUN_NOT_FOUND"
 
 
+class ExperimentNotFoundError(NotFoundError):
+    code = "EXPERIMENT_NOT_FOUND"
+
+
+class ArtifactNotFoundError(NotFoundError):
+    code = "ARTIFACT_NOT_FOUND"
+
+
 class ProjectNotFoundError(NotFoundError):
     code = "PROJECT_NOT_FOUND"
 
@@ -70,6 +79,40 @@ class StoreNotFoundError(NotFoundError):
     """A reader named an embedded store directory that holds no store."""
 
     code = "STORE_NOT_FOUND"
+
+
+class AlreadyExistsError(InvalidArgumentError):
+    """Creating something (a run with a chosen id, an experiment) that exists."""
+
+    code = "ALREADY_EXISTS"
+    http_status = 409
+
+
+class ConfirmationRequiredError(InvalidArgumentError):
+    """A destructive call needs an explicit confirmation; the message says what it
+    would delete."""
+
+    code = "CONFIRMATION_REQUIRED"
+    http_status = 409
+
+
+class PayloadTooLargeError(InvalidArgumentError):
+    code = "PAYLOAD_TOO_LARGE"
+    http_status = 413
+
+
+class AuthenticationError(RagtrackError):
+    """A server call without valid credentials."""
+
+    code = "UNAUTHENTICATED"
+    http_status = 401
+
+
+class PermissionDeniedError(RagtrackError):
+    """Valid credentials that may not do this (roles come with users)."""
+
+    code = "PERMISSION_DENIED"
+    http_status = 403
 
 
 class AmbiguousIdError(InvalidArgumentError):
@@ -96,3 +139,35 @@ class SchemaVersionError(StoreError):
     """The store's schema is newer or older than this ragtrack understands."""
 
     code = "SCHEMA_VERSION"
+
+
+class StoreUnavailableError(StoreError):
+    """The store cannot be reached right now (server down, network, HTTP 5xx).
+
+    Writes that fail with it are safe to retry: the spooling layer keeps them
+    and sends them again (every write is idempotent).
+    """
+
+    code = "STORE_UNAVAILABLE"
+
+
+def error_class(code: str) -> type[RagtrackError]:
+    """The exception class for an error ``code`` (what a REST client re-raises).
+
+    Example:
+        >>> error_class("RUN_NOT_FOUND").__name__
+        'RunNotFoundError'
+        >>> error_class("SOMETHING_NEW").__name__
+        'RagtrackError'
+    """
+    return _BY_CODE.get(code, RagtrackError)
+
+
+def _subclasses(cls: type[RagtrackError]) -> list[type[RagtrackError]]:
+    out = [cls]
+    for sub in cls.__subclasses__():
+        out.extend(_subclasses(sub))
+    return out
+
+
+_BY_CODE: dict[str, type[RagtrackError]] = {c.code: c for c in _subclasses(RagtrackError)}

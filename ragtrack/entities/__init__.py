@@ -1,7 +1,16 @@
 """Frozen records of what ragtrack stores. No I/O happens here."""
 
 from ragtrack.entities.metric import MetricSeries, MetricSummary
-from ragtrack.entities.project import Experiment, Project
+from ragtrack.entities.project import Experiment, ExperimentMetric, MetricGoal, Project
 from ragtrack.entities.run import RunRecord, RunStatus
 
-__all__ = ["Experiment", "MetricSeries", "MetricSummary", "Project", "RunRecord", "RunStatus"]
+__all__ = [
+    "Experiment",
+    "ExperimentMetric",
+    "MetricGoal",
+    "MetricSeries",
+    "MetricSummary",
+    "Project",
+    "RunRecord",
+    "RunStatus",
+]

@@ -157,7 +157,8 @@ class BackgroundWriter:
         if self._drain_console is None:
             return
         for stream, text in self._drain_console():
-            self.store.append_logs(self.run_id, stream, text)
+            # A fresh id per chunk lets a retrying store (the spool) apply it once.
+            self.store.append_logs(self.run_id, stream, text, batch_id=uuid.uuid4().hex)
 
     def close(self, status: RunStatus, error: str | None = None) -> None:
         """Stop the thread, write what is left and end the run with ``status``.

@@ -5,9 +5,11 @@ Guarantees every implementation gives:
 
 * **Process and thread safety.** Several processes may write *different* runs of
   one store at once; one process may call a store from several threads.
-* **Idempotent metric batches.** :meth:`Store.log_metrics` with a ``batch_id``
-  that was already applied to the run is a no-op, so a retried batch never
-  duplicates points.
+* **Idempotent writes.** :meth:`Store.log_metrics` and :meth:`Store.append_logs`
+  with a ``batch_id`` that was already applied to the run are no-ops, so a
+  retried batch never duplicates points or text; every other write sets state
+  and can be repeated (``create_run`` with a chosen ``run_id`` raises
+  AlreadyExistsError the second time, which a retrying client treats as done).
 * **Atomic writes.** A call either applies completely or not at all; a failed
   call leaves what was stored before intact.
 * **Crash detection.** A ``running`` run whose heartbeat is older than the
@@ -23,7 +25,14 @@ import abc
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ragtrack.entities import Experiment, MetricSeries, Project, RunRecord, RunStatus
+from ragtrack.entities import (
+    Experiment,
+    ExperimentMetric,
+    MetricSeries,
+    Project,
+    RunRecord,
+    RunStatus,
+)
 
 #: Default seconds without a heartbeat after which a running run counts as crashed.
 DEFAULT_STALE_AFTER = 60.0
@@ -39,8 +48,71 @@ class Store(abc.ABC):
         """All projects, by name, each with its number of runs."""
 
     @abc.abstractmethod
+    def get_project(self, name: str) -> Project:
+        """One project with its number of runs; raises ProjectNotFoundError."""
+
+    @abc.abstractmethod
+    def create_project(self, name: str) -> Project:
+        """Create an empty project; raises AlreadyExistsError if it exists."""
+
+    @abc.abstractmethod
     def list_experiments(self, project: str) -> list[Experiment]:
         """Experiments of ``project`` by name; raises ProjectNotFoundError."""
+
+    @abc.abstractmethod
+    def create_experiment(
+        self,
+        project: str,
+        name: str,
+        *,
+        description: str = "",
+        datasets: Sequence[str] = (),
+        models: Sequence[str] = (),
+        hyperparameters: Mapping[str, Any] | None = None,
+        metrics: Sequence[ExperimentMetric] = (),
+        command: str | None = None,
+    ) -> Experiment:
+        """Define an experiment, creating its project on first use.
+
+        Raises AlreadyExistsError if the project has an experiment of that name
+        (one created implicitly by a run included: update it instead), and
+        InvalidArgumentError naming the field for a bad name, duplicate metric
+        names or non-JSON hyperparameters.
+        """
+
+    @abc.abstractmethod
+    def get_experiment(self, project: str, name: str) -> Experiment:
+        """One experiment with its run count; raises ExperimentNotFoundError
+        (ProjectNotFoundError when the project is unknown)."""
+
+    @abc.abstractmethod
+    def update_experiment(
+        self,
+        project: str,
+        name: str,
+        *,
+        new_name: str | None = None,
+        description: str | None = None,
+        datasets: Sequence[str] | None = None,
+        models: Sequence[str] | None = None,
+        hyperparameters: Mapping[str, Any] | None = None,
+        metrics: Sequence[ExperimentMetric] | None = None,
+        command: str | None = None,
+        clear_command: bool = False,
+    ) -> Experiment:
+        """Replace the given fields (``None`` leaves one alone; ``clear_command``
+        removes the command) and stamp ``updated_at``; returns the new state.
+
+        Renaming onto an existing experiment raises AlreadyExistsError.
+        """
+
+    @abc.abstractmethod
+    def delete_experiment(self, project: str, name: str) -> int:
+        """Delete an experiment and every run in it; returns how many runs went.
+
+        Callers that face users (API, CLI) ask for confirmation first, showing
+        ``get_experiment(...).run_count``.
+        """
 
     # -- runs ---------------------------------------------------------------------
 
@@ -64,7 +136,7 @@ class Store(abc.ABC):
         ``metadata`` is the initial system metadata (see :meth:`set_metadata`).
 
         ``run_id`` lets a client choose the id (for idempotent retries); creating
-        a run whose id exists raises InvalidArgumentError. A missing ``name`` gets
+        a run whose id exists raises AlreadyExistsError. A missing ``name`` gets
         a generated, human-readable one. A ``running`` run starts now.
         """
 
@@ -198,14 +270,26 @@ class Store(abc.ABC):
     # -- logs -----------------------------------------------------------------------
 
     @abc.abstractmethod
-    def append_logs(self, run_id: str, stream: str, text: str) -> None:
-        """Append captured console text (``stream`` is ``stdout`` or ``stderr``)."""
+    def append_logs(self, run_id: str, stream: str, text: str, batch_id: str | None = None) -> None:
+        """Append captured console text (``stream`` is ``stdout`` or ``stderr``).
+
+        Idempotent per ``batch_id`` (the same namespace as metric batch ids, so
+        clients use fresh random ids for both).
+        """
 
     @abc.abstractmethod
     def read_logs(self, run_id: str, stream: str | None = None) -> str:
         """Captured console text in the order it was written, optionally one stream."""
 
     # -- lifecycle ------------------------------------------------------------------
+
+    def wait_for_pending(self, timeout: float) -> int:
+        """Wait up to ``timeout`` seconds for writes that were accepted but not yet
+        stored (a spool of a remote store) and return how many remain.
+
+        Stores that write synchronously have nothing pending and return 0.
+        """
+        return 0
 
     #: Set on stores handed out by ``open_store(shared=True)``: ``close()`` then
     #: leaves the store open for the other users in the process.

@@ -11,16 +11,20 @@ fixture returning a fresh, empty store::
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
 import time
+from typing import Any
 
 import numpy as np
 import pytest
 
-from ragtrack.entities import MetricSeries, RunStatus
+from ragtrack.entities import ExperimentMetric, MetricGoal, MetricSeries, RunStatus
 from ragtrack.exceptions import (
+    AlreadyExistsError,
     AmbiguousIdError,
+    ExperimentNotFoundError,
     InvalidArgumentError,
     InvalidFilterError,
     ProjectNotFoundError,
@@ -67,8 +71,10 @@ class StoreContract:
     def test_client_chosen_id_is_kept_and_not_duplicated(self, store: Store) -> None:
         store.create_run(project="p", run_id="my-run-1")
         assert store.get_run("my-run-1").id == "my-run-1"
-        with pytest.raises(InvalidArgumentError, match="exists"):
+        with pytest.raises(AlreadyExistsError, match="exists") as info:
             store.create_run(project="p", run_id="my-run-1")
+        assert info.value.field == "run_id"
+        assert store.count_runs("p") == 1
 
     @pytest.mark.parametrize("bad", ["", " x", "a\nb", "x" * 251])
     def test_bad_project_name_is_rejected(self, store: Store, bad: str) -> None:
@@ -91,6 +97,15 @@ class StoreContract:
             store.delete_run("nope")
         with pytest.raises(RunNotFoundError):
             store.heartbeat("nope")
+        with pytest.raises(RunNotFoundError):
+            store.set_summary("nope", {"a": 1})
+        with pytest.raises(RunNotFoundError):
+            store.append_logs("nope", "stdout", "x")
+        for batch in (None, {"x": series([0], [1.0])}):
+            with pytest.raises(RunNotFoundError):
+                store.finish_run(
+                    "nope", status=RunStatus.COMPLETED, batch=batch, summary={"best": 1.0}
+                )
 
     def test_resolve_run_id_by_prefix(self, store: Store) -> None:
         a = store.create_run(project="p", run_id="abcd1111")
@@ -166,6 +181,257 @@ class StoreContract:
         assert [(e.name, e.run_count) for e in store.list_experiments("b")] == [("x", 2), ("y", 1)]
         with pytest.raises(ProjectNotFoundError):
             store.list_experiments("zzz")
+
+    def test_create_and_get_project(self, store: Store) -> None:
+        created = store.create_project("empty")
+        assert (created.name, created.run_count) == ("empty", 0)
+        assert store.get_project("empty") == created
+        assert store.list_experiments("empty") == []
+        store.create_run(project="busy")
+        store.create_run(project="busy")
+        assert store.get_project("busy").run_count == 2
+        assert [p.name for p in store.list_projects()] == ["busy", "empty"]
+        with pytest.raises(ProjectNotFoundError):
+            store.get_project("nope")
+
+    def test_duplicate_or_bad_project_is_rejected(self, store: Store) -> None:
+        store.create_project("p")
+        store.create_run(project="by-run")
+        for name in ["p", "by-run"]:
+            with pytest.raises(AlreadyExistsError, match=name):
+                store.create_project(name)
+        with pytest.raises(InvalidArgumentError, match="project") as info:
+            store.create_project(" x")
+        _assert_names_field(info.value, "name")
+        with pytest.raises(InvalidArgumentError, match="project") as info:
+            store.create_experiment("x\ty", "e")
+        _assert_names_field(info.value, "project")
+        assert [p.name for p in store.list_projects()] == ["by-run", "p"]
+
+    # -- experiments -----------------------------------------------------------------
+
+    def test_experiment_definition_round_trips(self, store: Store) -> None:
+        hyper = {
+            "lr": math.nan,
+            "clip": math.inf,
+            "floor": -math.inf,
+            "grid": {"top_k": [5, 10, 20], "chunker": {"kind": "fixed", "size": 512}},
+            "имя": "Ёлка ✓",
+            "none": None,
+        }
+        created = store.create_experiment(
+            "rag",
+            "эксперимент ✓",
+            description="compare chunkers 🙂",
+            datasets=["s3://bucket/данные.jsonl", "msmarco-dev"],
+            models=["bge-small-en", "hf://mistral"],
+            hyperparameters=hyper,
+            metrics=[
+                ExperimentMetric("recall@10"),
+                ExperimentMetric("latency_ms", MetricGoal.MIN),
+            ],
+            command="python train.py --lr 1e-3  # ü",
+        )
+        for got in (
+            created,
+            store.get_experiment("rag", "эксперимент ✓"),
+            *store.list_experiments("rag"),
+        ):
+            assert (got.project, got.name, got.run_count) == ("rag", "эксперимент ✓", 0)
+            assert got.description == "compare chunkers 🙂"
+            assert got.datasets == ("s3://bucket/данные.jsonl", "msmarco-dev")
+            assert got.models == ("bge-small-en", "hf://mistral")
+            assert got.metrics == (
+                ExperimentMetric("recall@10", MetricGoal.MAX),
+                ExperimentMetric("latency_ms", MetricGoal.MIN),
+            )
+            assert got.command == "python train.py --lr 1e-3  # ü"
+            assert got.created_at > 0
+            stored = dict(got.hyperparameters)
+            assert math.isnan(stored.pop("lr"))
+            assert stored == {k: v for k, v in hyper.items() if k != "lr"}
+        assert store.get_project("rag").run_count == 0  # created on first use
+
+    def test_experiment_defaults_to_an_empty_definition(self, store: Store) -> None:
+        created = store.create_experiment("p", "bare")
+        store.create_run(project="p", experiment="implicit")
+        for got in store.list_experiments("p"):
+            assert (got.description, got.datasets, got.models) == ("", (), ())
+            assert (dict(got.hyperparameters), got.metrics, got.command) == ({}, (), None)
+        assert store.get_experiment("p", "bare") == created
+
+    def test_duplicate_experiment_is_rejected(self, store: Store) -> None:
+        store.create_experiment("p", "defined", datasets=["d"])
+        store.create_run(project="p", experiment="implicit")
+        for name in ["defined", "implicit"]:
+            with pytest.raises(AlreadyExistsError, match=name) as info:
+                store.create_experiment("p", name, models=["m"])
+            assert info.value.field == "name"
+        assert store.get_experiment("p", "defined").datasets == ("d",)
+        assert store.get_experiment("p", "implicit").models == ()
+        other = store.create_experiment("q", "defined")  # names are per project
+        assert other.project == "q"
+
+    @pytest.mark.parametrize(
+        ("field", "kwargs"),
+        [
+            ("name", {"name": ""}),
+            ("name", {"name": "a\nb"}),
+            ("name", {"name": "x" * 251}),
+            ("datasets", {"datasets": "msmarco"}),
+            ("datasets", {"datasets": ["ok", ""]}),
+            ("models", {"models": [1]}),
+            ("hyperparameters", {"hyperparameters": {"x": object()}}),
+            (
+                "metrics",
+                {"metrics": [ExperimentMetric("a"), ExperimentMetric("a", MetricGoal.MIN)]},
+            ),
+            ("metrics", {"metrics": [ExperimentMetric("")]}),
+        ],
+    )
+    def test_bad_experiment_definition_names_the_field(
+        self, store: Store, field: str, kwargs: dict[str, Any]
+    ) -> None:
+        args = {"name": "e", **kwargs}
+        with pytest.raises(InvalidArgumentError) as info:
+            store.create_experiment("p", **args)
+        _assert_names_field(info.value, field)
+        assert not isinstance(info.value, AlreadyExistsError)
+        assert store.list_projects() == []
+        before = store.create_experiment("p", "e")
+        if field != "name":
+            with pytest.raises(InvalidArgumentError) as info:
+                store.update_experiment("p", "e", **kwargs)
+            _assert_names_field(info.value, field)
+            assert store.get_experiment("p", "e") == before
+
+    def test_unknown_experiment_or_project_raises_not_found(self, store: Store) -> None:
+        store.create_run(project="p", experiment="e")
+        for project, name, error in [
+            ("p", "nope", ExperimentNotFoundError),
+            ("nope", "e", ProjectNotFoundError),
+        ]:
+            with pytest.raises(error):
+                store.get_experiment(project, name)
+            with pytest.raises(error):
+                store.update_experiment(project, name, description="x")
+            with pytest.raises(error):
+                store.delete_experiment(project, name)
+        assert store.get_experiment("p", "e").run_count == 1
+
+    def test_update_experiment_replaces_each_given_field(self, store: Store) -> None:
+        created = store.create_experiment(
+            "p",
+            "e",
+            description="d0",
+            datasets=["d0"],
+            models=["m0"],
+            hyperparameters={"lr": 0.1, "grid": {"k": [1, 2]}},
+            metrics=[ExperimentMetric("acc")],
+            command="run v0",
+        )
+        changes: list[dict[str, Any]] = [
+            {"description": "d1 ✓"},
+            {"datasets": ["d1", "d2"]},
+            {"models": []},
+            {"hyperparameters": {"grid": {"k": [3]}}},  # replaced, not merged
+            {"metrics": [ExperimentMetric("loss", MetricGoal.MIN)]},
+            {"command": "run v1"},
+        ]
+        expected = created
+        last_update = created.created_at
+        for change in changes:
+            updated = store.update_experiment("p", "e", **change)
+            assert updated.updated_at is not None and updated.updated_at >= last_update
+            last_update = updated.updated_at
+            fields: dict[str, Any] = {
+                k: tuple(v) if isinstance(v, list) else v for k, v in change.items()
+            }
+            expected = dataclasses.replace(expected, **fields, updated_at=updated.updated_at)
+            assert updated == expected
+            assert store.get_experiment("p", "e") == expected
+        assert store.update_experiment("p", "e", clear_command=True).command is None
+        assert store.get_experiment("p", "e").command is None
+        untouched = store.update_experiment("p", "e")
+        assert untouched.datasets == ("d1", "d2") and dict(untouched.hyperparameters) == {
+            "grid": {"k": [3]}
+        }
+        assert untouched.created_at == created.created_at
+
+    def test_run_created_experiment_can_be_defined_by_update(self, store: Store) -> None:
+        run = store.create_run(project="p", experiment="e")
+        updated = store.update_experiment(
+            "p", "e", hyperparameters={"lr": math.inf}, metrics=[ExperimentMetric("mrr")]
+        )
+        assert updated.run_count == 1
+        assert dict(updated.hyperparameters) == {"lr": math.inf}
+        assert store.get_run(run.id).experiment == "e"
+
+    def test_rename_experiment_moves_its_runs(self, store: Store) -> None:
+        store.create_experiment("p", "old", datasets=["d"])
+        run = store.create_run(project="p", experiment="old")
+        store.create_experiment("p", "taken")
+        with pytest.raises(AlreadyExistsError, match="taken") as info:
+            store.update_experiment("p", "old", new_name="taken", description="lost")
+        assert info.value.field == "name"
+        assert store.get_experiment("p", "old").description == ""
+        with pytest.raises(InvalidArgumentError):
+            store.update_experiment("p", "old", new_name=" bad")
+        assert store.update_experiment("p", "old", new_name="old").name == "old"
+        renamed = store.update_experiment("p", "old", new_name="новое")
+        assert (renamed.name, renamed.run_count, renamed.datasets) == ("новое", 1, ("d",))
+        assert store.get_run(run.id).experiment == "новое"
+        with pytest.raises(ExperimentNotFoundError):
+            store.get_experiment("p", "old")
+        assert [e.name for e in store.list_experiments("p")] == ["taken", "новое"]
+        store.create_experiment("p", "old")  # the old name is free again
+
+    def test_delete_experiment_deletes_its_runs_and_only_those(self, store: Store) -> None:
+        store.create_experiment("p", "doomed", datasets=["d"])
+        doomed = [
+            store.create_run(
+                project="p", experiment="doomed", run_id=f"doomed-{i}", config={"x": 1}, tags=["t"]
+            )
+            for i in range(2)
+        ]
+        for run in doomed:
+            store.log_metrics(run.id, {"m": series([0, 1], [1.0, 2.0])}, batch_id="metrics-1")
+            store.append_logs(run.id, "stdout", "old\n", batch_id="logs-1")
+            store.set_summary(run.id, {"best": 2.0})
+        kept = store.create_run(project="p", experiment="kept", config={"x": 1})
+        store.log_metrics(kept.id, {"m": series([0], [5.0])})
+        loose = store.create_run(project="p")
+        assert store.get_experiment("p", "doomed").run_count == 2
+
+        assert store.delete_experiment("p", "doomed") == 2
+
+        for run in doomed:
+            with pytest.raises(RunNotFoundError):
+                store.get_run(run.id)
+            with pytest.raises(RunNotFoundError):
+                store.get_history(run.id, "m")
+        with pytest.raises(ExperimentNotFoundError):
+            store.get_experiment("p", "doomed")
+        assert [e.name for e in store.list_experiments("p")] == ["kept"]
+        assert {r.id for r in store.search_runs("p")} == {kept.id, loose.id}
+        assert [r.id for r in store.search_runs("p", "params.x = 1")] == [kept.id]
+        assert store.get_history(kept.id, "m").values.tolist() == [5.0]
+        assert store.get_project("p").run_count == 2
+        # Nothing of the deleted runs is left behind: the same ids start afresh.
+        again = store.create_run(project="p", experiment="doomed", run_id="doomed-0")
+        store.log_metrics(again.id, {"m": series([7], [7.0])}, batch_id="metrics-1")
+        store.append_logs(again.id, "stdout", "new\n", batch_id="logs-1")
+        assert store.get_history(again.id, "m").steps.tolist() == [7]
+        assert store.read_logs(again.id) == "new\n"
+        fresh = store.get_run(again.id)
+        assert (fresh.config, fresh.tags, fresh.summary) == ({}, (), {"m": 7.0})
+        assert store.get_experiment("p", "doomed").datasets == ()
+
+    def test_delete_empty_experiment_returns_zero(self, store: Store) -> None:
+        store.create_experiment("p", "e")
+        assert store.delete_experiment("p", "e") == 0
+        assert store.list_experiments("p") == []
+        assert store.get_project("p").run_count == 0
 
     # -- params, summary, metadata ---------------------------------------------------------
 
@@ -364,6 +630,21 @@ class StoreContract:
         with pytest.raises(InvalidArgumentError, match="stream"):
             store.append_logs(run.id, "stdin", "x")
 
+    def test_log_batch_ids_make_appends_idempotent(self, store: Store) -> None:
+        run = store.create_run(project="p")
+        for _ in range(3):
+            store.append_logs(run.id, "stdout", "once\n", batch_id="log-1")
+        store.append_logs(run.id, "stderr", "twice\n", batch_id="log-2")
+        store.append_logs(run.id, "stderr", "twice\n", batch_id="log-2")
+        store.append_logs(run.id, "stdout", "no id\n")
+        store.append_logs(run.id, "stdout", "no id\n")
+        assert store.read_logs(run.id) == "once\ntwice\nno id\nno id\n"
+        other = store.create_run(project="p")  # batch ids are per run
+        store.append_logs(other.id, "stdout", "once\n", batch_id="log-1")
+        assert store.read_logs(other.id) == "once\n"
+        with pytest.raises(RunNotFoundError):
+            store.append_logs("nope", "stdout", "x", batch_id="log-3")
+
     def test_concurrent_writers_on_one_run_and_key(self, store: Store) -> None:
         # Several writers appending to one series must not lose or clash points
         # (the tail chunk is rewritten on append).
@@ -388,3 +669,8 @@ class StoreContract:
             w * 100 + i for w in range(4) for i in range(15)
         )
         assert store.get_run(run.id).metrics["x"].count == 60
+
+
+def _assert_names_field(error: InvalidArgumentError, field: str) -> None:
+    """The error names ``field`` or a path inside it (``hyperparameters.lr``)."""
+    assert error.field == field or (error.field or "").startswith(f"{field}."), error.field

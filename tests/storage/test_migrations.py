@@ -3,19 +3,23 @@ revision, and refusals to touch schemas this code does not know."""
 
 from __future__ import annotations
 
+import math
 import multiprocessing
 import sqlite3
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
 
+from ragtrack.entities import ExperimentMetric, MetricGoal
 from ragtrack.exceptions import SchemaVersionError
 from ragtrack.storage import open_store
 from ragtrack.storage.sql import SqlStore
-from ragtrack.storage.sql._migrations import current_revision, known_revisions
+from ragtrack.storage.sql._migrations import MIGRATIONS_DIR, current_revision, known_revisions
 from ragtrack.storage.sql._schema import SCHEMA_REVISION, metadata
 
 SCHEMAS = Path(__file__).with_name("schemas")
@@ -53,6 +57,88 @@ def test_stored_database_of_every_revision_upgrades_and_keeps_its_data(
     assert run.summary["best"] == 0.9
     assert store.get_history(run.id, "loss").steps.tolist() == list(range(30))
     assert store.search_runs("legacy", "params.retriever.top_k = 5 and metrics.recall@10 > 0.9")
+    (experiment,) = store.list_experiments("legacy")
+    assert (experiment.name, experiment.run_count) == ("chunking", 1)
+    assert store.get_project("legacy").run_count == 1
+    if dump.stem == "0001":  # experiments had no definition yet
+        assert (experiment.datasets, experiment.metrics, experiment.command) == ((), (), None)
+        assert dict(experiment.hyperparameters) == {}
+    if dump.stem >= "0002":
+        assert experiment.datasets == ("msmarco-dev",) and experiment.command == "python train.py"
+        assert experiment.metrics == (
+            ExperimentMetric("recall@10"),
+            ExperimentMetric("loss", MetricGoal.MIN),
+        )
+        hyperparameters = dict(experiment.hyperparameters)
+        assert math.isnan(hyperparameters.pop("temperature"))
+        assert hyperparameters == {"chunk_size": [256, 512]}
+        assert store.read_logs(run.id) == "epoch 1\n"
+        store.append_logs(run.id, "stdout", "again\n", batch_id="log-batch-1")
+        assert store.read_logs(run.id) == "epoch 1\n"
+    # The upgraded store takes every write of the head revision.
+    store.update_experiment("legacy", "chunking", datasets=["new"], command="python eval.py")
+    assert store.get_experiment("legacy", "chunking").datasets == ("new",)
+    assert store.delete_experiment("legacy", "chunking") == 1
+    assert store.count_runs("legacy") == 0
+    store.close()
+
+
+def _migrate(url: str, to: str, *, down: bool = False) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            config.attributes["connection"] = conn
+            (command.downgrade if down else command.upgrade)(config, to)
+    finally:
+        engine.dispose()
+
+
+def _sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'ragtrack.db'}"
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+def test_0002_gives_existing_experiments_an_empty_definition_and_downgrades(
+    dialect: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    url = (
+        request.getfixturevalue("new_postgres_database")()
+        if dialect == "postgresql"
+        else _sqlite_url(tmp_path)
+    )
+    _migrate(url, "0001")
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO projects (name, created_at) VALUES ('p', 1.0)")
+        conn.exec_driver_sql(
+            "INSERT INTO experiments (project_id, name, description, created_at) "
+            "VALUES (1, 'e', 'old', 2.0)"
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO runs (id, project_id, experiment_id, name, status, created_at) "
+            "VALUES ('r1', 1, 1, 'run', 'completed', 3.0)"
+        )
+    engine.dispose()
+
+    store = SqlStore(url)  # migrates to head
+    experiment = store.get_experiment("p", "e")
+    assert (experiment.description, experiment.created_at, experiment.run_count) == ("old", 2.0, 1)
+    assert (experiment.datasets, experiment.models, experiment.metrics) == ((), (), ())
+    assert (dict(experiment.hyperparameters), experiment.command, experiment.updated_at) == (
+        {},
+        None,
+        None,
+    )
+    store.update_experiment("p", "e", datasets=["d"], command="c")
+    store.close()
+
+    _migrate(url, "0001", down=True)
+    _migrate(url, "head")
+    store = SqlStore(url)
+    assert store.get_experiment("p", "e").datasets == ()  # the definition went with 0002
+    assert store.get_run("r1").experiment == "e"
     store.close()
 
 

@@ -1,21 +1,27 @@
-"""The store contract on the embedded SQLite store, plus SQLite-specific behaviour."""
+"""The store contract on the embedded SQLite store, plus behaviour of the SQL
+store itself (on SQLite and PostgreSQL) that the contract leaves open."""
 
 from __future__ import annotations
 
 import multiprocessing
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
-from ragtrack.entities import MetricSeries
+from ragtrack.entities import ExperimentMetric, MetricSeries
+from ragtrack.exceptions import InvalidArgumentError
 from ragtrack.storage import Store, open_store
 from ragtrack.storage.sql import SqlStore
-from ragtrack.testing.store_contract import StoreContract
+from ragtrack.storage.sql._schema import metadata, runs
+from ragtrack.testing.store_contract import StoreContract, series
 
 
 class TestSqliteStore(StoreContract):
     @pytest.fixture
-    def store(self, tmp_path: Path) -> Store:
+    def store(self, tmp_path: Path) -> Iterator[Store]:
         s = open_store(dir=tmp_path)
         yield s
         s.close()
@@ -23,7 +29,7 @@ class TestSqliteStore(StoreContract):
 
 class TestInMemorySqliteStore(StoreContract):
     @pytest.fixture
-    def store(self) -> Store:
+    def store(self) -> Iterator[Store]:
         s = SqlStore("sqlite://")
         yield s
         s.close()
@@ -54,3 +60,104 @@ def test_several_processes_write_one_store(tmp_path: Path) -> None:
         assert h.steps.tolist() == list(range(50))
         assert set(h.values.tolist()) == {float(w)}
     store.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def sql_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlStore]:
+    if request.param == "postgresql":
+        yield request.getfixturevalue("postgres_store")
+        return
+    store = SqlStore(f"sqlite:///{tmp_path / 'ragtrack.db'}")
+    yield store
+    store.close()
+
+
+def _rows_per_table(store: SqlStore, run_ids: list[str]) -> dict[str, int]:
+    """How many rows of each per-run table belong to ``run_ids``."""
+    counts = {}
+    with store._engine.connect() as conn:
+        for table in metadata.sorted_tables:
+            column = table.c.get("run_id") if table is not runs else runs.c.id
+            if column is not None:
+                query = sa.select(sa.func.count()).where(column.in_(run_ids))
+                counts[table.name] = conn.execute(query).scalar_one()
+    return counts
+
+
+def test_delete_experiment_leaves_no_rows_behind(sql_store: SqlStore) -> None:
+    ids = []
+    for experiment in ["doomed", "doomed", "kept"]:
+        run = sql_store.create_run(
+            project="p", experiment=experiment, config={"a": {"b": 1}}, tags=["t"]
+        )
+        sql_store.log_metrics(run.id, {"m": series([0, 1], [1.0, 2.0])}, batch_id="b1")
+        sql_store.append_logs(run.id, "stdout", "x", batch_id="l1")
+        sql_store.set_summary(run.id, {"s": "v"})
+        ids.append(run.id)
+    before = _rows_per_table(sql_store, ids[:2])
+    assert set(before) == {
+        "runs",
+        "run_tags",
+        "params",
+        "summaries",
+        "metric_chunks",
+        "metric_batches",
+        "run_logs",
+    }
+    assert all(before.values())
+
+    assert sql_store.delete_experiment("p", "doomed") == 2
+
+    assert set(_rows_per_table(sql_store, ids[:2]).values()) == {0}
+    assert all(_rows_per_table(sql_store, ids[2:]).values())
+
+
+def test_log_batch_ids_live_beside_metric_batch_ids(sql_store: SqlStore) -> None:
+    run = sql_store.create_run(project="p")
+    sql_store.append_logs(run.id, "stdout", "a", batch_id="shared")
+    sql_store.log_metrics(run.id, {"m": series([0], [1.0])}, batch_id="shared")
+    assert sql_store.list_metric_keys(run.id) == []  # one namespace: clients use fresh ids
+    with pytest.raises(InvalidArgumentError) as info:
+        sql_store.append_logs(run.id, "stdout", "b", batch_id="x" * 65)
+    assert info.value.field == "batch_id"
+    assert sql_store.read_logs(run.id) == "a"
+
+
+@pytest.mark.parametrize(
+    ("field", "kwargs"),
+    [
+        # Values the type hints already rule out, which the REST layer never sends.
+        ("metrics", {"metrics": [ExperimentMetric("a", "best")]}),  # type: ignore[arg-type]
+        ("metrics", {"metrics": ["recall@10"]}),
+        ("metrics", {"metrics": "recall@10"}),
+        ("hyperparameters", {"hyperparameters": ["lr"]}),
+        ("hyperparameters", {"hyperparameters": {1: "a"}}),
+        ("description", {"description": None}),
+        ("command", {"command": ""}),
+        ("command", {"command": 3}),
+    ],
+)
+def test_mistyped_definition_names_the_field(
+    sql_store: SqlStore, field: str, kwargs: dict[str, Any]
+) -> None:
+    with pytest.raises(InvalidArgumentError) as info:
+        sql_store.create_experiment("p", "e", **kwargs)
+    assert info.value.field == field
+    assert sql_store.list_projects() == []
+
+
+def test_goal_given_as_text_is_accepted(sql_store: SqlStore) -> None:
+    created = sql_store.create_experiment(
+        "p",
+        "e",
+        metrics=[ExperimentMetric("loss", "min")],  # type: ignore[arg-type]
+    )
+    assert created.metrics[0].goal.value == "min"
+
+
+def test_command_and_clear_command_together_are_refused(sql_store: SqlStore) -> None:
+    sql_store.create_experiment("p", "e", command="run")
+    with pytest.raises(InvalidArgumentError) as info:
+        sql_store.update_experiment("p", "e", command="other", clear_command=True)
+    assert info.value.field == "command"
+    assert sql_store.get_experiment("p", "e").command == "run"

@@ -28,7 +28,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 #: The Alembic revision this code reads and writes. Bump with every migration.
-SCHEMA_REVISION = "0001"
+SCHEMA_REVISION = "0002"
 
 metadata = sa.MetaData()
 
@@ -52,6 +52,11 @@ experiments = sa.Table(
     sa.Column("name", sa.String(250), nullable=False),
     sa.Column("description", sa.Text, nullable=False, server_default=""),
     sa.Column("created_at", sa.Float, nullable=False),
+    # datasets, models, hyperparameters and metrics: read and written as a whole,
+    # never filtered on, so one JSON object rather than four tables.
+    sa.Column("definition_json", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("command", sa.Text, nullable=True),
+    sa.Column("updated_at", sa.Float, nullable=True),
     sa.UniqueConstraint("project_id", "name", name="uq_experiments_project_name"),
 )
 

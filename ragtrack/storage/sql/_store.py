@@ -13,9 +13,18 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ragtrack.entities import Experiment, MetricSeries, Project, RunRecord, RunStatus
+from ragtrack.entities import (
+    Experiment,
+    ExperimentMetric,
+    MetricSeries,
+    Project,
+    RunRecord,
+    RunStatus,
+)
 from ragtrack.exceptions import (
+    AlreadyExistsError,
     AmbiguousIdError,
+    ExperimentNotFoundError,
     InvalidArgumentError,
     ProjectNotFoundError,
     RunNotFoundError,
@@ -26,7 +35,7 @@ from ragtrack.storage._base import DEFAULT_STALE_AFTER, Store
 from ragtrack.storage._keys import validate_key
 from ragtrack.storage._names import new_run_id, new_run_name
 from ragtrack.storage._params import deep_merge, flatten_config, to_plain
-from ragtrack.storage.sql import _metric_io
+from ragtrack.storage.sql import _experiments, _metric_io
 from ragtrack.storage.sql._driver import DriverStatement
 from ragtrack.storage.sql._engine import WRITE, create_engine
 from ragtrack.storage.sql._migrations import ensure_schema
@@ -41,7 +50,7 @@ from ragtrack.storage.sql._schema import (
     summaries,
 )
 from ragtrack.storage.sql._search_plan import search_query
-from ragtrack.storage.sql._upsert import claim_project, upsert
+from ragtrack.storage.sql._upsert import claim_project, insert_ignoring_conflicts_for, upsert
 from ragtrack.storage.sql._write_values import (
     dumps,
     run_updates,
@@ -63,6 +72,12 @@ _UPDATE_RUN = runs.update().where(runs.c.id == sa.bindparam("rid"))
 _INSERT_RUN = DriverStatement(lambda dialect: runs.insert())
 _INSERT_PARAMS = DriverStatement(lambda dialect: params.insert())
 _INSERT_TAGS = DriverStatement(lambda dialect: run_tags.insert())
+# name, created_at, run count
+_PROJECTS = sa.select(
+    projects.c.name,
+    projects.c.created_at,
+    sa.select(sa.func.count()).where(runs.c.project_id == projects.c.id).scalar_subquery(),
+)
 
 
 @functools.cache
@@ -166,36 +181,160 @@ class SqlStore(Store):
     # -- projects and experiments ------------------------------------------------------
 
     def list_projects(self) -> list[Project]:
-        count = (
-            sa.select(sa.func.count()).where(runs.c.project_id == projects.c.id).scalar_subquery()
-        )
         with self._read() as conn:
-            rows = conn.execute(
-                sa.select(projects.c.name, projects.c.created_at, count).order_by(projects.c.name)
-            ).all()
+            rows = conn.execute(_PROJECTS.order_by(projects.c.name)).all()
         return [Project(name=r[0], created_at=r[1], run_count=r[2]) for r in rows]
 
+    def get_project(self, name: str) -> Project:
+        with self._read() as conn:
+            row = conn.execute(_PROJECTS.where(projects.c.name == name)).first()
+        if row is None:
+            raise ProjectNotFoundError(f"no project named {name!r}")
+        return Project(name=row[0], created_at=row[1], run_count=row[2])
+
+    def create_project(self, name: str) -> Project:
+        _experiments.checked_name(name, "project")
+        now = time.time()
+        with self._write() as conn:
+            if self._insert_project(conn, name, now) is None:
+                raise AlreadyExistsError(f"project {name!r} exists", field="name")
+        return Project(name=name, created_at=now, run_count=0)
+
+    def _insert_project(self, conn: sa.Connection, name: str, now: float) -> int | None:
+        """Insert a project; its id, or None when it already existed."""
+        stmt = insert_ignoring_conflicts_for(conn.dialect.name, projects, ("name",))
+        pid = conn.execute(
+            stmt.returning(projects.c.id), {"name": name, "created_at": now}
+        ).scalar()
+        return None if pid is None else int(pid)
+
     def list_experiments(self, project: str) -> list[Experiment]:
-        count = (
-            sa.select(sa.func.count())
-            .where(runs.c.experiment_id == experiments.c.id)
-            .scalar_subquery()
-        )
         with self._read() as conn:
             pid = self._project_id(conn, project)
-            rows = conn.execute(
-                sa.select(
-                    experiments.c.name, experiments.c.created_at, experiments.c.description, count
-                )
-                .where(experiments.c.project_id == pid)
-                .order_by(experiments.c.name)
-            ).all()
-        return [
-            Experiment(
-                project=project, name=r[0], created_at=r[1], description=r[2], run_count=r[3]
+            return _experiments.load_experiments(conn, project, pid)
+
+    def create_experiment(
+        self,
+        project: str,
+        name: str,
+        *,
+        description: str = "",
+        datasets: Sequence[str] = (),
+        models: Sequence[str] = (),
+        hyperparameters: Mapping[str, Any] | None = None,
+        metrics: Sequence[ExperimentMetric] = (),
+        command: str | None = None,
+    ) -> Experiment:
+        _experiments.checked_name(project, "project", field="project")
+        _experiments.checked_name(name)
+        _experiments.checked_text(description, "description")
+        if command is not None:
+            _experiments.checked_command(command)
+        parts = _experiments.definition_parts(
+            datasets=datasets,
+            models=models,
+            hyperparameters={} if hyperparameters is None else hyperparameters,
+            metrics=metrics,
+        )
+        now = time.time()
+        with self._write() as conn:
+            pid = self._insert_project(conn, project, now)
+            if pid is None:
+                pid = self._project_id(conn, project)
+            stmt = insert_ignoring_conflicts_for(
+                conn.dialect.name, experiments, ("project_id", "name")
             )
-            for r in rows
-        ]
+            created = conn.execute(
+                stmt.returning(experiments.c.id),
+                {
+                    "project_id": pid,
+                    "name": name,
+                    "description": description,
+                    "created_at": now,
+                    "definition_json": _experiments.definition_json(parts),
+                    "command": command,
+                },
+            ).scalar()
+            if created is None:
+                raise AlreadyExistsError(
+                    f"project {project!r} has an experiment named {name!r}; update it instead",
+                    field="name",
+                )
+            (experiment,) = _experiments.load_experiments(conn, project, pid, name)
+        return experiment
+
+    def get_experiment(self, project: str, name: str) -> Experiment:
+        with self._read() as conn:
+            pid = self._project_id(conn, project)
+            found = _experiments.load_experiments(conn, project, pid, name)
+        if not found:
+            raise ExperimentNotFoundError(f"no experiment named {name!r} in project {project!r}")
+        return found[0]
+
+    def update_experiment(
+        self,
+        project: str,
+        name: str,
+        *,
+        new_name: str | None = None,
+        description: str | None = None,
+        datasets: Sequence[str] | None = None,
+        models: Sequence[str] | None = None,
+        hyperparameters: Mapping[str, Any] | None = None,
+        metrics: Sequence[ExperimentMetric] | None = None,
+        command: str | None = None,
+        clear_command: bool = False,
+    ) -> Experiment:
+        values: dict[str, Any] = {}
+        if new_name is not None and new_name != name:
+            values["name"] = _experiments.checked_name(new_name)
+        if description is not None:
+            values["description"] = _experiments.checked_text(description, "description")
+        if command is not None and clear_command:
+            raise InvalidArgumentError("give a command or clear_command, not both", field="command")
+        if command is not None:
+            values["command"] = _experiments.checked_command(command)
+        if clear_command:
+            values["command"] = None
+        parts = _experiments.definition_parts(
+            datasets=datasets, models=models, hyperparameters=hyperparameters, metrics=metrics
+        )
+        values["updated_at"] = time.time()
+        with self._write() as conn:
+            pid = self._project_id(conn, project)
+            eid = _experiments.require_id(conn, project, pid, name, lock=True)
+            if "name" in values and _experiments.find_id(conn, pid, values["name"]) is not None:
+                raise AlreadyExistsError(
+                    f"project {project!r} already has an experiment named {values['name']!r}",
+                    field="name",
+                )
+            if parts:
+                current = _experiments.read_definition(conn, eid)
+                values["definition_json"] = _experiments.definition_json({**current, **parts})
+            try:
+                conn.execute(experiments.update().where(experiments.c.id == eid).values(**values))
+            except sa.exc.IntegrityError as e:  # PostgreSQL: renamed onto a concurrent rename
+                raise AlreadyExistsError(
+                    f"project {project!r} already has an experiment named "
+                    f"{values.get('name', name)!r}",
+                    field="name",
+                ) from e
+            (experiment,) = _experiments.load_experiments(
+                conn, project, pid, values.get("name", name)
+            )
+        return experiment
+
+    def delete_experiment(self, project: str, name: str) -> int:
+        with self._write() as conn:
+            pid = self._project_id(conn, project)
+            # The row lock makes runs created concurrently (PostgreSQL) wait for
+            # this transaction instead of slipping in between the two deletes.
+            eid = _experiments.require_id(conn, project, pid, name, lock=True)
+            # Each run's params, tags, summaries, chunks, batch ids and logs go
+            # by ON DELETE CASCADE (SQLite: PRAGMA foreign_keys=ON, see _engine).
+            deleted = conn.execute(runs.delete().where(runs.c.experiment_id == eid)).rowcount
+            conn.execute(experiments.delete().where(experiments.c.id == eid))
+        return int(deleted)
 
     # -- runs ----------------------------------------------------------------------------
 
@@ -254,8 +393,15 @@ class SqlStore(Store):
                     },
                 ).close()
             except sa.exc.IntegrityError as e:
-                raise InvalidArgumentError(
-                    f"a run with id {run_id!r} exists", field="run_id"
+                if _is_unique_violation(e):
+                    raise AlreadyExistsError(
+                        f"a run with id {run_id!r} exists", field="run_id"
+                    ) from e
+                # PostgreSQL: the experiment was deleted while this run was created.
+                raise ExperimentNotFoundError(
+                    f"experiment {experiment!r} of project {project!r} was deleted "
+                    f"while the run was created",
+                    field="experiment",
                 ) from e
             if param_rows:
                 _INSERT_PARAMS.executemany(
@@ -369,6 +515,9 @@ class SqlStore(Store):
             if batch:
                 self._append_metrics(conn, run_id, batch, batch_id)
             if explicit:
+                # The summary upsert of an unknown run would fail on its foreign key.
+                if not batch or conn.dialect.name == "sqlite":
+                    self._require_run(conn, run_id)
                 self._set_summary_rows(conn, explicit)
             self._apply_run_updates(conn, run_id, values)
 
@@ -542,15 +691,23 @@ class SqlStore(Store):
 
     # -- logs --------------------------------------------------------------------------
 
-    def append_logs(self, run_id: str, stream: str, text: str) -> None:
+    def append_logs(self, run_id: str, stream: str, text: str, batch_id: str | None = None) -> None:
         if stream not in _LOG_STREAMS:
             raise InvalidArgumentError(
                 f"stream must be one of {_LOG_STREAMS}, got {stream!r}", field="stream"
             )
+        if not isinstance(text, str):
+            raise InvalidArgumentError(
+                f"text must be a str, got {type(text).__name__}", field="text"
+            )
         if not text:
             return
         with self._write() as conn:
-            self._require_run(conn, run_id)
+            # Locked like a metric write: the next seq is read, then written.
+            self._require_run(conn, run_id, lock=True)
+            # Log batch ids share metric_batches with metric batch ids.
+            if batch_id is not None and not _metric_io.claim_batch(conn, run_id, batch_id):
+                return
             seq = conn.execute(
                 sa.select(sa.func.coalesce(sa.func.max(run_logs.c.seq), -1)).where(
                     run_logs.c.run_id == run_id
@@ -571,6 +728,11 @@ class SqlStore(Store):
         with self._read() as conn:
             self._require_run(conn, run_id)
             return "".join(conn.execute(query).scalars())
+
+
+def _is_unique_violation(e: sa.exc.IntegrityError) -> bool:
+    # psycopg reports the SQLSTATE; sqlite3 (before Python 3.11) only the message.
+    return getattr(e.orig, "sqlstate", None) == "23505" or "UNIQUE constraint" in str(e.orig)
 
 
 def _check_count(value: object, name: str) -> None:
