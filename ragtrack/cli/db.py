@@ -14,7 +14,7 @@ import click
 import sqlalchemy as sa
 
 from ragtrack.cli._state import CliState, pass_state
-from ragtrack.exceptions import StoreError
+from ragtrack.exceptions import InvalidArgumentError, StoreError
 from ragtrack.storage._registry import StoreLocation, resolve_location
 from ragtrack.storage.sql._engine import create_engine
 from ragtrack.storage.sql._migrations import current_revision, ensure_schema, known_revisions
@@ -28,6 +28,12 @@ _URI_HELP = (
 
 @contextmanager
 def _engine(db: StoreLocation) -> Iterator[sa.Engine]:
+    if db.remote:
+        raise InvalidArgumentError(
+            f"{db.url} is a ragtrack server, not a database: run `ragtrack db` on the "
+            f"server's host with --uri naming its database",
+            field="uri",
+        )
     try:
         engine = create_engine(db.url)
     except ModuleNotFoundError as e:

@@ -7,10 +7,14 @@ import math
 import os
 from collections.abc import Sequence
 from functools import cached_property
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ragtrack.entities import Experiment, MetricSeries, Project, RunRecord, RunStatus
 from ragtrack.storage import Store, open_store
+
+if TYPE_CHECKING:
+    from ragtrack.storage.artifacts import ArtifactInfo
 
 
 class ApiRun:
@@ -101,6 +105,33 @@ class ApiRun:
         """Captured console output (``stdout``, ``stderr`` or both interleaved)."""
         return self._store.read_logs(self.id, stream)
 
+    def artifacts(self, prefix: str = "") -> list[ArtifactInfo]:
+        """Files logged with the run whose path starts with ``prefix`` (``"model/"``
+        lists a directory), sorted by path. ``sha256`` is ``None`` here: only
+        the upload reports it.
+
+        Example:
+            >>> [a.path for a in run.artifacts("checkpoint/")]  # doctest: +SKIP
+            ['checkpoint/config.json', 'checkpoint/model.safetensors']
+        """
+        from ragtrack.storage.artifacts import artifact_store_of
+
+        return artifact_store_of(self._store).list(self.id, prefix)
+
+    def download_artifact(self, path: str, dest: str | os.PathLike[str]) -> Path:
+        """Copy an artifact (or a directory of them) to ``dest`` and return where
+        it went: ``dest`` itself, or ``dest/<base name>`` when ``dest`` is an
+        existing directory. The copy streams, and lands under a temporary name
+        first, so an interrupted download leaves no partial file.
+
+        Example:
+            >>> run.download_artifact("checkpoint", "/tmp/restore")  # doctest: +SKIP
+            PosixPath('/tmp/restore')
+        """
+        from ragtrack.storage.artifacts import artifact_store_of
+
+        return artifact_store_of(self._store).download(self.id, path, dest)
+
     def to_dict(self, *, metadata: bool = False) -> dict[str, Any]:
         """A JSON-ready dict: the documented ``--json`` shape of the CLI.
 
@@ -145,7 +176,9 @@ class Api:
     Args:
         dir: embedded store directory (default ``$RAGTRACK_DIR`` or ``./.ragtrack``);
             it must exist (StoreNotFoundError otherwise).
-        store: an already open store (overrides ``dir``).
+        store: an already open store (overrides ``dir`` and ``uri``).
+        uri: a ragtrack server (``http://host:8650``) or database URL instead
+            (default ``$RAGTRACK_URI``); overrides ``dir``.
 
     Example:
         >>> import ragtrack
@@ -154,8 +187,16 @@ class Api:
         ...                 order_by="-metrics.recall@10", limit=1)  # doctest: +SKIP
     """
 
-    def __init__(self, dir: str | os.PathLike[str] | None = None, *, store: Store | None = None):
-        self.store = store if store is not None else open_store(dir=dir, create=False, shared=True)
+    def __init__(
+        self,
+        dir: str | os.PathLike[str] | None = None,
+        *,
+        store: Store | None = None,
+        uri: str | None = None,
+    ):
+        self.store = (
+            store if store is not None else open_store(dir=dir, uri=uri, create=False, shared=True)
+        )
 
     def close(self) -> None:
         self.store.close()
@@ -190,7 +231,13 @@ class Api:
         return ApiRun(self.store, self.store.get_run(self.store.resolve_run_id(run_id)))
 
     def delete_run(self, run_id: str) -> None:
-        self.store.delete_run(self.store.resolve_run_id(run_id))
+        """Delete a run, everything logged to it and its artifacts."""
+        from ragtrack.storage.artifacts import delete_run_artifacts
+
+        run_id = self.store.resolve_run_id(run_id)
+        # Artifacts first, as the server does: if that fails, the run is still there.
+        delete_run_artifacts(self.store, run_id)
+        self.store.delete_run(run_id)
 
 
 def iso_time(ts: float | None) -> str | None:

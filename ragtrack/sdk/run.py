@@ -7,8 +7,9 @@ import time
 import traceback
 from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ragtrack._env import seconds_from_env
 from ragtrack.entities import RunStatus
 from ragtrack.exceptions import RunFinishedError
 from ragtrack.sdk import _lifecycle
@@ -16,6 +17,9 @@ from ragtrack.sdk._values import checked_metrics, step_value
 from ragtrack.sdk._writer import BackgroundWriter
 from ragtrack.sdk.capture import CaptureSettings, ConsoleCapture, SystemMonitor, collect_metadata
 from ragtrack.storage import Store, open_store
+
+if TYPE_CHECKING:
+    from ragtrack.storage.artifacts import ArtifactInfo
 
 
 class Config(MutableMapping[str, Any]):
@@ -119,6 +123,7 @@ class Run:
     ) -> None:
         self._store = store
         self.dir = dir
+        self._sync_timeout = _sync_timeout()
         capture = capture or CaptureSettings.resolve(None)
         record = store.create_run(
             project=project,
@@ -199,19 +204,65 @@ class Run:
         """Write everything logged so far now, instead of at the next interval."""
         self._writer.flush()
 
+    def log_artifact(
+        self, local_path: str | os.PathLike[str], name: str | None = None
+    ) -> list[ArtifactInfo]:
+        """Store a file with the run, or a directory's files (recursively) under
+        ``name/``; ``name`` defaults to the file or directory's base name.
+
+        Unlike :meth:`log`, this uploads now and returns when the files are
+        stored (with their sizes and sha256 digests), into the store's artifact
+        location (docs/artifacts.md). A missing ``local_path`` or a bad ``name``
+        raises InvalidArgumentError before anything is stored.
+
+        Example:
+            >>> run.log_artifact("outputs/checkpoint")  # doctest: +SKIP
+            [ArtifactInfo(path='checkpoint/config.json', size=512, ...), ...]
+        """
+        if self._finished:
+            raise RunFinishedError(
+                f"run {self.id} has finished; log artifacts before calling finish()"
+            )
+        from ragtrack.storage.artifacts import artifact_store_of
+
+        return artifact_store_of(self._store).upload(self.id, local_path, name)
+
     def finish(
-        self, status: RunStatus | str = RunStatus.COMPLETED, error: str | None = None
+        self,
+        status: RunStatus | str = RunStatus.COMPLETED,
+        error: str | None = None,
+        *,
+        timeout: float | None = None,
     ) -> None:
-        """Flush everything and mark the run ended. Calling it again does nothing."""
+        """Flush everything and mark the run ended. Calling it again does nothing.
+
+        With a server store, writes that could not be sent yet wait in a local
+        spool; ``finish`` then waits up to ``timeout`` seconds (default
+        ``$RAGTRACK_SYNC_TIMEOUT``, 30; 0 does not wait) for them to be stored.
+        What is still waiting after that keeps being sent in the background and
+        stays on disk for ``ragtrack sync`` if the process ends first.
+        """
         if self._finished:
             return
+        wait = self._sync_timeout if timeout is None else _checked_timeout(timeout, "timeout")
         self._finished = True
         _lifecycle.unregister(self)
         if self._monitor:
             self._monitor.stop()
         if self._console:
             self._console.stop()
-        self._writer.close(RunStatus(status), error)
+        try:
+            self._writer.close(RunStatus(status), error)
+        finally:
+            left = self._store.wait_for_pending(wait)
+            if left:
+                _lifecycle.logger.warning(
+                    "ragtrack: run %s: %d writes are not stored yet after %g s; they are "
+                    "retried in the background and kept on disk until delivered",
+                    self.id,
+                    left,
+                    wait,
+                )
 
     def __enter__(self) -> Run:
         return self
@@ -228,18 +279,24 @@ class Run:
 def _heartbeat_interval() -> float:
     """``$RAGTRACK_HEARTBEAT_INTERVAL`` seconds (default 5); keep it well below the
     readers' ``RAGTRACK_HEARTBEAT_TIMEOUT`` (default 60)."""
-    raw = os.environ.get("RAGTRACK_HEARTBEAT_INTERVAL", "")
-    try:
-        value = float(raw) if raw else 5.0
-    except ValueError:
-        value = -1.0
-    if not value > 0:
+    return seconds_from_env("RAGTRACK_HEARTBEAT_INTERVAL", 5.0)
+
+
+def _sync_timeout() -> float:
+    """``$RAGTRACK_SYNC_TIMEOUT`` seconds (default 30) that ``finish`` waits for
+    spooled writes to reach the server; 0 does not wait."""
+    return seconds_from_env("RAGTRACK_SYNC_TIMEOUT", 30.0, allow_zero=True)
+
+
+def _checked_timeout(value: float, name: str) -> float:
+    if not (isinstance(value, (int, float)) and 0 <= value < float("inf")):
         from ragtrack.exceptions import InvalidArgumentError
 
         raise InvalidArgumentError(
-            f"RAGTRACK_HEARTBEAT_INTERVAL must be a positive number of seconds, got {raw!r}"
+            f"{name} must be a number of seconds >= 0 (0: do not wait), got {value!r}",
+            field=name,
         )
-    return value
+    return float(value)
 
 
 def status_for(
@@ -269,6 +326,7 @@ def init(
     dir: str | os.PathLike[str] | None = None,
     capture: CaptureSettings | Mapping[str, Any] | bool | None = None,
     flush_interval: float = 1.0,
+    uri: str | None = None,
 ) -> Run:
     """Start a run and capture its environment.
 
@@ -281,6 +339,8 @@ def init(
         tags: labels to filter by.
         notes: free text.
         dir: embedded store directory (default ``$RAGTRACK_DIR`` or ``./.ragtrack``).
+        uri: a ragtrack server (``http://host:8650``) or database URL instead
+            (default ``$RAGTRACK_URI``); overrides ``dir``.
         capture: what to record automatically (see CaptureSettings); ``False``
             switches everything off.
         flush_interval: seconds between background writes.
@@ -296,7 +356,7 @@ def init(
     project = project or os.environ.get("RAGTRACK_PROJECT") or "default"
     store_dir = os.fspath(dir) if dir is not None else None
     return Run(
-        open_store(dir=store_dir, shared=True),
+        open_store(dir=store_dir, uri=uri, shared=True),
         project=project,
         experiment=experiment,
         name=name,

@@ -9,6 +9,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from ragtrack._env import seconds_from_env
 from ragtrack.exceptions import InvalidArgumentError, StoreError, StoreNotFoundError
 from ragtrack.storage._base import DEFAULT_STALE_AFTER, Store
 
@@ -22,18 +23,7 @@ def default_dir() -> Path:
 
 
 def stale_after_from_env() -> float:
-    raw = os.environ.get("RAGTRACK_HEARTBEAT_TIMEOUT")
-    if not raw:
-        return DEFAULT_STALE_AFTER
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if not value > 0:
-        raise InvalidArgumentError(
-            f"RAGTRACK_HEARTBEAT_TIMEOUT must be a positive number of seconds, got {raw!r}"
-        )
-    return value
+    return seconds_from_env("RAGTRACK_HEARTBEAT_TIMEOUT", DEFAULT_STALE_AFTER)
 
 
 @dataclass(frozen=True)
@@ -42,12 +32,18 @@ class StoreLocation:
 
     ``directory`` is set for an embedded store (the SQLite file is
     ``directory / DB_FILE``); ``file`` is the SQLite file for any SQLite
-    database; both are ``None`` for a server database.
+    database; both are ``None`` for a server database and for a ragtrack
+    server (``remote``).
     """
 
     url: str
     file: Path | None = None
     directory: Path | None = None
+
+    @property
+    def remote(self) -> bool:
+        """Whether ``url`` names a ragtrack server (``http(s)://``), not a database."""
+        return self.url.split(":", 1)[0].lower() in ("http", "https")
 
     @property
     def lock_path(self) -> str | None:
@@ -57,6 +53,8 @@ class StoreLocation:
     @property
     def display(self) -> str:
         """The URL with any password hidden, for messages."""
+        if self.remote:
+            return self.url  # normalised by resolve_location, without credentials
         import sqlalchemy as sa
 
         return sa.make_url(self.url).render_as_string(hide_password=True)
@@ -68,12 +66,15 @@ def resolve_location(
     """The store that ``uri``, else ``dir``, else the environment names.
 
     With neither, ``$RAGTRACK_URI`` then ``$RAGTRACK_DIR`` then ``./.ragtrack``
-    decide. A plain path or ``file://`` URI is an embedded store directory.
+    decide. A plain path or ``file://`` URI is an embedded store directory;
+    an ``http(s)://host:port[/prefix]`` URI is a ragtrack server.
 
     Example:
         >>> resolve_location("/tmp/store").url
         'sqlite:////tmp/store/ragtrack.db'
         >>> resolve_location(uri="postgresql+psycopg://u@db/ragtrack").file is None
+        True
+        >>> resolve_location(uri="http://tracking:8650").remote
         True
     """
     if uri is None and dir is None:
@@ -90,17 +91,14 @@ def resolve_location(
     if scheme.startswith("postgresql"):
         return StoreLocation(uri)
     if scheme in ("http", "https"):
-        raise InvalidArgumentError(
-            f"{uri!r} names a ragtrack server; this version of ragtrack works on store "
-            f"directories and databases only: use a directory, sqlite:///path or "
-            f"postgresql+psycopg://... (or unset RAGTRACK_URI)",
-            field="uri",
-        )
+        from ragtrack.storage.rest._http import server_url
+
+        return StoreLocation(server_url(uri))
     if scheme == "file" or "://" not in uri:
         return _embedded(Path(uri.removeprefix("file://")))
     raise InvalidArgumentError(
-        f"unsupported store URI {uri!r}: use a directory, sqlite:///path or "
-        f"postgresql+psycopg://...",
+        f"unsupported store URI {uri!r}: use a directory, sqlite:///path, "
+        f"postgresql+psycopg://... or http(s)://host:port of a ragtrack server",
         field="uri",
     )
 
@@ -124,7 +122,9 @@ def open_store(
     (readers pass that, so a typo in a path does not leave an empty store
     behind); then a missing one raises StoreNotFoundError. An embedded store or
     SQLite database is migrated to the current schema on open; a PostgreSQL
-    database must be migrated with ``ragtrack db upgrade``.
+    database must be migrated with ``ragtrack db upgrade``. A ragtrack server
+    (``http(s)://``) is reached through its REST API, with ``$RAGTRACK_TOKEN``
+    as the bearer token.
 
     With ``shared``, every caller in this process that names the same location
     gets one store object (engine, connection pool, statement cache), and its
@@ -142,7 +142,8 @@ def open_store(
     location = resolve_location(dir, uri)
     if not shared:
         return _open(location, create, stale_after)
-    key = (os.getpid(), location.url, stale_after)  # a forked child must not reuse the pool
+    # A forked child must not reuse the pool; a new token needs a new client.
+    key = (os.getpid(), location.url, stale_after, _token(location))
     with _shared_lock:
         store = _shared.get(key)
         if store is not None:
@@ -160,7 +161,9 @@ def open_store(
 
 #: Most locations a process keeps open at once (tests open many directories).
 _SHARED_MAX = 8
-_shared: collections.OrderedDict[tuple[int, str, float], Store] = collections.OrderedDict()
+_shared: collections.OrderedDict[tuple[int, str, float, str | None], Store] = (
+    collections.OrderedDict()
+)
 _shared_lock = threading.Lock()
 
 
@@ -172,6 +175,15 @@ def _release_shared() -> None:
 
 
 def _open(location: StoreLocation, create: bool, stale_after: float) -> Store:
+    if location.remote:
+        from ragtrack.storage._spool import default_spool_dir
+        from ragtrack.storage._spooling import SpoolingStore
+        from ragtrack.storage.rest import RestStore
+
+        # The server decides about crashes (its own stale_after) and creates
+        # nothing on open, so neither argument applies here. Writes it cannot
+        # take right now wait in a local spool (see _spooling.py).
+        return SpoolingStore(RestStore(location.url, token=_token(location)), default_spool_dir())
     from ragtrack.storage.sql import SqlStore
 
     directory = location.directory
@@ -192,3 +204,8 @@ def _open(location: StoreLocation, create: bool, stale_after: float) -> Store:
         stale_after=stale_after,
         lock_path=location.lock_path,
     )
+
+
+def _token(location: StoreLocation) -> str | None:
+    """The bearer token for a ragtrack server: ``$RAGTRACK_TOKEN``."""
+    return (os.environ.get("RAGTRACK_TOKEN") or None) if location.remote else None
