@@ -21,6 +21,8 @@ from ragtrack.cli.db import db_group
 from ragtrack.cli.demo import demo
 from ragtrack.cli.projects import experiments_group, projects_group
 from ragtrack.cli.runs import runs_group
+from ragtrack.cli.server import server
+from ragtrack.cli.sync import sync
 
 # Exceptions click itself turns into messages and exit codes.
 _CLICK_HANDLED = (click.ClickException, click.exceptions.Exit, click.Abort)
@@ -76,6 +78,8 @@ cli.add_command(projects_group)
 cli.add_command(experiments_group)
 cli.add_command(db_group)
 cli.add_command(demo)
+cli.add_command(server)
+cli.add_command(sync)
 
 
 def main() -> None:

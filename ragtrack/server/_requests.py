@@ -1,0 +1,101 @@
+"""Request bodies: the size limit (413) and well-formed text, before FastAPI parses JSON.
+
+Every API route uses :class:`WireRoute`, whose requests read their body through
+:class:`LimitedRequest`. Only JSON bodies are read that way; artifact uploads
+stream ``request.stream()`` and are not limited.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ragtrack.exceptions import InvalidArgumentError, PayloadTooLargeError, RagtrackError
+from ragtrack.server._paths import restore_slashes
+
+# A \uD800-\uDFFF escape: a surrogate, legitimate only as half of a pair.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
+
+
+class BodyError(HTTPException):
+    """A ragtrack error found while reading the body.
+
+    FastAPI turns any other exception raised while it reads a body into a bare
+    400, so these travel as an HTTPException and are unwrapped by the handler.
+    """
+
+    def __init__(self, error: RagtrackError) -> None:
+        super().__init__(status_code=error.http_status, detail=error.message)
+        self.error = error
+
+
+class LimitedRequest(Request):
+    """A request whose :meth:`body` refuses more than the server's limit."""
+
+    _checked_body: bytes | None = None
+
+    async def body(self) -> bytes:
+        if self._checked_body is None:
+            limit: int = self.app.state.settings.max_body_bytes
+            declared = self.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > limit:
+                raise BodyError(_too_large(limit))
+            chunks, size = [], 0
+            async for chunk in self.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise BodyError(_too_large(limit))
+                chunks.append(chunk)
+            body = b"".join(chunks)
+            if _SURROGATE_ESCAPE.search(body):
+                _check_no_lone_surrogate(body)
+            self._checked_body = body
+        return self._checked_body
+
+
+class WireRoute(APIRoute):
+    """An API route whose requests are :class:`LimitedRequest` (and whose path
+    parameters may hold escaped slashes, see ``_paths.py``)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def limited(request: Request) -> Response:
+            restore_slashes(request.scope)
+            return await handler(LimitedRequest(request.scope, request.receive))
+
+        return limited
+
+
+def _too_large(limit: int) -> PayloadTooLargeError:
+    return PayloadTooLargeError(
+        f"the request body is larger than this server's limit of {limit:,} bytes "
+        f"(ragtrack server --max-body-mb)",
+        field="body",
+    )
+
+
+def _check_no_lone_surrogate(body: bytes) -> None:
+    # JSON may spell a lone surrogate (a "\ud800" escape); it is no character,
+    # cannot be stored as UTF-8 and would fail deep inside the database driver.
+    try:
+        text = json.dumps(json.loads(body), ensure_ascii=False)
+    except ValueError:
+        return  # not JSON at all: FastAPI reports that
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BodyError(
+            InvalidArgumentError(
+                "the request body holds a lone UTF-16 surrogate escape (\\ud800-\\udfff "
+                "not part of a pair), which is not a character",
+                field="body",
+            )
+        ) from None

@@ -1,0 +1,284 @@
+"""Pydantic models of request and response bodies: validation and the OpenAPI document.
+
+Request models check types and shapes (a wrong type is a 400 naming the field,
+``body.config``); the store checks keys and values. Response models only
+document: endpoints render with ``_wire`` (see ``_responses.py``), and these
+models mirror its shapes field for field.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+
+from ragtrack.entities import MetricGoal, RunStatus
+
+#: Seconds since the epoch; NaN and infinity are refused.
+Timestamp = Annotated[float, Field(allow_inf_nan=False)]
+#: A JSON object (config, metadata, summary values, hyperparameters); NaN and
+#: Infinity tokens are allowed in its numbers.
+JsonObject = dict[str, Any]
+
+
+class _Request(BaseModel):
+    # A misspelt field is an error, not silently ignored.
+    model_config = ConfigDict(extra="forbid")
+
+
+# -- errors ------------------------------------------------------------------------------
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="Stable error code, e.g. RUN_NOT_FOUND, INVALID_ARGUMENT.")
+    message: str
+    field: str | None = Field(description="The offending field (body.config, query.limit, ...).")
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+# -- projects and experiments --------------------------------------------------------------
+
+
+class ProjectCreate(_Request):
+    name: str
+
+
+class ProjectOut(BaseModel):
+    name: str
+    created_at: float
+    run_count: int
+
+
+class ProjectPage(BaseModel):
+    projects: list[ProjectOut]
+    next_cursor: str | None
+
+
+class MetricSpec(_Request):
+    name: str
+    goal: MetricGoal = MetricGoal.MAX
+
+
+class MetricSpecOut(BaseModel):
+    name: str
+    goal: MetricGoal
+
+
+class ExperimentCreate(_Request):
+    name: str
+    description: str = ""
+    datasets: list[str] = Field(default_factory=list)
+    models: list[str] = Field(default_factory=list)
+    hyperparameters: JsonObject = Field(default_factory=dict)
+    metrics: list[MetricSpec] = Field(default_factory=list)
+    command: str | None = None
+
+
+class ExperimentPatch(_Request):
+    """Fields to replace; absent ones stay. ``name`` renames; ``command: null`` clears."""
+
+    name: str | None = None
+    description: str | None = None
+    datasets: list[str] | None = None
+    models: list[str] | None = None
+    hyperparameters: JsonObject | None = None
+    metrics: list[MetricSpec] | None = None
+    command: str | None = None
+
+
+class ExperimentOut(BaseModel):
+    project: str
+    name: str
+    description: str
+    datasets: list[str]
+    models: list[str]
+    hyperparameters: JsonObject
+    metrics: list[MetricSpecOut]
+    command: str | None
+    created_at: float
+    updated_at: float | None
+    run_count: int
+
+
+class ExperimentPage(BaseModel):
+    experiments: list[ExperimentOut]
+    next_cursor: str | None
+
+
+class DeletedExperiment(BaseModel):
+    experiment: str
+    runs: int
+
+
+class ExperimentDeleted(BaseModel):
+    deleted: DeletedExperiment
+
+
+# -- metric batches and series ---------------------------------------------------------------
+
+
+class SeriesIn(_Request):
+    """One key's points. ``json``: number lists (values may be NaN/Infinity tokens
+    or the strings "NaN", "Infinity", "-Infinity"); ``base64``: little-endian
+    int64 steps and float64 values/timestamps."""
+
+    encoding: Literal["json", "base64"] = "json"
+    steps: list[StrictInt] | StrictStr
+    values: list[float | StrictStr] | StrictStr
+    timestamps: list[float] | StrictStr
+
+
+class MetricBatch(_Request):
+    """Points of several keys; a repeated ``batch_id`` is applied once per run."""
+
+    batch_id: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    series: dict[str, SeriesIn]
+
+
+class PointsOut(BaseModel):
+    points: int = Field(description="Points in the batch (also when it was a repeat).")
+
+
+class KeysOut(BaseModel):
+    keys: list[str]
+
+
+class HistoryOut(BaseModel):
+    key: str
+    total_points: int = Field(description="Points stored, before downsampling.")
+    downsampled: bool
+    encoding: Literal["json", "base64"]
+    steps: list[int] | str
+    values: list[float] | str
+    timestamps: list[float] | str
+
+
+# -- runs ------------------------------------------------------------------------------------
+
+
+class RunCreate(_Request):
+    project: str
+    experiment: str | None = None
+    name: str | None = None
+    run_id: str | None = Field(default=None, description="Choose the id (1-64 of [A-Za-z0-9_-]).")
+    config: JsonObject | None = None
+    tags: list[str] = Field(default_factory=list)
+    notes: str = ""
+    status: RunStatus = RunStatus.RUNNING
+    created_at: Timestamp | None = None
+    metadata: JsonObject | None = None
+
+
+class RunPatch(_Request):
+    status: RunStatus | None = None
+    name: str | None = None
+    notes: str | None = None
+    ended_at: Timestamp | None = None
+    error: str | None = None
+    tags_add: list[str] = Field(default_factory=list)
+    tags_remove: list[str] = Field(default_factory=list)
+
+
+class RunFinish(_Request):
+    status: RunStatus
+    error: str | None = None
+    batch: MetricBatch | None = None
+    summary: JsonObject | None = None
+
+
+class Heartbeat(_Request):
+    at: Timestamp | None = None
+
+
+class ConfigPatch(_Request):
+    config: JsonObject
+
+
+class SummaryPatch(_Request):
+    values: JsonObject
+
+
+class MetadataPatch(_Request):
+    metadata: JsonObject
+
+
+class MetricSummaryOut(BaseModel):
+    count: int
+    last: float
+    last_step: int
+    last_time: float
+    min: float
+    max: float
+
+
+class RunOut(BaseModel):
+    id: str
+    project: str
+    experiment: str | None
+    name: str
+    status: RunStatus
+    created_at: float
+    started_at: float | None
+    ended_at: float | None
+    heartbeat_at: float | None
+    config: JsonObject
+    tags: list[str]
+    notes: str
+    error: str | None
+    metrics: dict[str, MetricSummaryOut]
+    explicit_summary: JsonObject
+
+
+class RunPage(BaseModel):
+    runs: list[RunOut]
+    next_cursor: str | None
+
+
+class CountOut(BaseModel):
+    count: int
+
+
+class RunIdOut(BaseModel):
+    id: str
+
+
+class ConfigOut(BaseModel):
+    config: JsonObject
+
+
+class MetadataOut(BaseModel):
+    metadata: JsonObject
+
+
+# -- logs and artifacts ----------------------------------------------------------------------
+
+
+class LogsIn(_Request):
+    stream: Literal["stdout", "stderr"]
+    text: str
+    batch_id: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+
+
+class LogsOut(BaseModel):
+    text: str
+
+
+class ArtifactOut(BaseModel):
+    path: str
+    size: int
+    modified_at: float
+    sha256: str | None
+
+
+class ArtifactPage(BaseModel):
+    artifacts: list[ArtifactOut]
+    next_cursor: str | None
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    schema_: str | None = Field(alias="schema", description="The database's schema revision.")
+    version: str

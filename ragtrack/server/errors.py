@@ -1,0 +1,122 @@
+"""Exceptions to JSON error responses: the API's side of the one error hierarchy.
+
+Every error body is ``{"error": {"code": ..., "message": ..., "field": ...}}``
+(see docs/server.md, "Errors"):
+
+* a :class:`~ragtrack.exceptions.RagtrackError` gets its own ``http_status``
+  and ``code`` (the REST client re-raises the same class from the code);
+* a request that does not match an endpoint's parameters or body model gets
+  400 ``INVALID_ARGUMENT`` naming the field (``body.config``, ``query.limit``);
+* unknown routes 404 ``NOT_FOUND``, wrong methods 405 ``METHOD_NOT_ALLOWED``;
+* a database that cannot be reached 503 ``STORE_UNAVAILABLE`` (safe to retry);
+* anything else is a bug: 500 ``INTERNAL_ERROR``, logged with its traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ragtrack.exceptions import RagtrackError, StoreUnavailableError
+from ragtrack.server._requests import BodyError
+from ragtrack.server._responses import error_response, ragtrack_error_response
+
+logger = logging.getLogger("ragtrack.server")
+
+_HTTP_CODES = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    413: "PAYLOAD_TOO_LARGE",
+}
+
+# Driver errors that mean "the database is unreachable or busy", should the store
+# let one through: a retry may succeed, so they are 503s, not bugs.
+_UNAVAILABLE = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers that give every failure the JSON error shape."""
+    app.add_exception_handler(RagtrackError, _ragtrack_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    for cls in _UNAVAILABLE:
+        app.add_exception_handler(cls, _unavailable)
+    app.add_exception_handler(Exception, _unexpected)
+
+
+def validation_field(loc: tuple[Any, ...] | list[Any]) -> str:
+    """``("body", "config", 0)`` -> ``"body.config.0"``.
+
+    Example:
+        >>> validation_field(("query", "limit"))
+        'query.limit'
+    """
+    return ".".join(str(part) for part in loc)
+
+
+async def _ragtrack_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RagtrackError)
+    return ragtrack_error_response(exc)
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = list(exc.errors())
+    if not errors:  # pragma: no cover - FastAPI always names at least one
+        return error_response("INVALID_ARGUMENT", "invalid request", 400)
+    first = errors[0]
+    if first.get("type") == "json_invalid":
+        reason = (first.get("ctx") or {}).get("error", "")
+        return error_response(
+            "INVALID_ARGUMENT",
+            f"the request body is not valid JSON: {reason} at position {first['loc'][-1]}",
+            400,
+            "body",
+        )
+    loc = tuple(first.get("loc", ()))
+    field = validation_field(loc)
+    message = f"{field}: {first.get('msg', 'invalid value')}"
+    if len(errors) > 1:
+        message += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
+    return error_response("INVALID_ARGUMENT", message, 400, field)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if isinstance(exc, BodyError):
+        return ragtrack_error_response(exc.error)
+    status = exc.status_code
+    if status == 404:
+        message = f"no such endpoint: {request.method} {request.url.path} (see /docs)"
+    elif status == 405:
+        message = f"{request.method} is not allowed on {request.url.path}"
+    else:
+        message = str(exc.detail)
+    code = _HTTP_CODES.get(status, "INTERNAL_ERROR" if status >= 500 else "INVALID_ARGUMENT")
+    field = "body" if status in (400, 413) else None
+    return error_response(code, message, status, field, exc.headers)
+
+
+async def _unavailable(request: Request, exc: Exception) -> Response:
+    logger.warning("database unavailable during %s %s: %s", request.method, request.url.path, exc)
+    error = StoreUnavailableError(f"the database is unavailable: {type(exc).__name__}; retry later")
+    return ragtrack_error_response(error)
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    logger.error("internal error during %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(
+        "INTERNAL_ERROR",
+        f"internal server error ({type(exc).__name__}); the server log has the traceback",
+        500,
+    )

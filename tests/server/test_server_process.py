@@ -1,0 +1,142 @@
+"""``ragtrack server`` as a real process: it starts, serves, stops, and refuses a
+database it must not migrate."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import ragtrack
+
+pytestmark = pytest.mark.slow
+
+ROOT = str(Path(ragtrack.__file__).resolve().parent.parent)
+TOKEN = "e2e-token-5b1f0c"
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAGTRACK_")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")]))
+    return {**env, **extra}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _request(url: str, method: str = "GET", body: Any = None, token: str | None = TOKEN) -> Any:
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read() or b"null")
+
+
+@contextmanager
+def server(*args: str, **env: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ragtrack", "server", "--port", str(port), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        env=_env(**env),
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                out, err = proc.communicate()
+                pytest.fail(f"the server exited with {proc.returncode}:\n{out}\n{err}")
+            try:
+                if _request(f"{url}/healthz", token=None)["status"] == "ok":
+                    break
+            except (urllib.error.URLError, ConnectionError):
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail("the server did not answer /healthz within 60 s")
+            time.sleep(0.1)
+        yield url, proc
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.communicate()
+        for pipe in (proc.stdout, proc.stderr):
+            if pipe is not None:
+                pipe.close()
+
+
+def test_serves_a_store_directory(tmp_path: Path) -> None:
+    with server("--store", str(tmp_path / "store"), RAGTRACK_SERVER_TOKEN=TOKEN) as (url, proc):
+        health = _request(f"{url}/healthz", token=None)
+        assert health["version"] == ragtrack.__version__ and health["schema"]
+        run = _request(f"{url}/api/v1/runs", "POST", {"project": "e2e", "config": {"a": 1}})
+        assert _request(f"{url}/api/v1/runs/{run['id']}")["config"] == {"a": 1}
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            _request(f"{url}/api/v1/projects", token=None)
+        assert refused.value.code == 401
+        assert json.loads(refused.value.read())["error"]["code"] == "UNAUTHENTICATED"
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert f"on {url}" in out and f"{url}/docs" in out
+    assert '"POST /api/v1/runs HTTP/1.1" 201' in out  # uvicorn's access log
+    assert TOKEN not in out + err
+    # What the server wrote is in the store directory, artifacts beside it.
+    assert ragtrack.Api(dir=tmp_path / "store").run(run["id"]).config == {"a": 1}
+
+
+def test_several_workers_share_the_store_and_the_metrics(tmp_path: Path) -> None:
+    with server("--store", str(tmp_path / "store"), "--workers", "2") as (url, _):
+        for i in range(6):
+            _request(f"{url}/api/v1/runs", "POST", {"project": "e2e", "name": f"r{i}"}, token=None)
+        assert len(_request(f"{url}/api/v1/runs", token=None)["runs"]) == 6
+        request = urllib.request.Request(f"{url}/metrics")
+        with urllib.request.urlopen(request, timeout=30) as response:
+            metrics = response.read().decode()
+    line = 'ragtrack_http_requests_total{method="POST",route="/api/v1/runs",status="201"} 6.0'
+    assert line in metrics  # summed over both workers
+
+
+def _run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ragtrack", *args],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        env=_env(**env),
+        timeout=120,
+    )
+
+
+def test_refuses_an_unmigrated_postgresql_database(tmp_path: Path, postgres_databases: Any) -> None:
+    url = postgres_databases.create()  # empty: no schema at all
+    result = _run("server", "--store", url, "--artifacts", str(tmp_path), "--port", "0")
+    assert result.returncode == 1, result
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("Error: ")
+    assert f"ragtrack db upgrade --uri {url}" in result.stderr
+    assert "Traceback" not in result.stderr

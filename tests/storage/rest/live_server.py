@@ -1,0 +1,63 @@
+"""A real ragtrack server in a background thread, for tests (see conftest.py)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import pytest
+
+from ragtrack.storage import Store
+from ragtrack.storage.sql import SqlStore
+from ragtrack.storage.sql._schema import metadata
+
+
+@contextmanager
+def serve(store: Store, *, token: str | None = None) -> Iterator[str]:
+    """Serve ``store`` on 127.0.0.1 until the block ends; yields the server URL."""
+    pytest.importorskip("fastapi", reason="the server needs pip install 'ragtrack[server]'")
+    import uvicorn
+
+    from ragtrack.server.app import create_app
+    from ragtrack.server.settings import ServerSettings
+
+    app = create_app(store, None, ServerSettings(auth_token=token))
+    # ws="none": the websockets import warns, and warnings are errors here.
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", ws="none")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            pytest.fail("the test server did not start")
+        time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+@dataclass
+class LiveServer:
+    """A running server and the SqlStore behind it."""
+
+    url: str
+    backend: SqlStore
+
+    def empty(self) -> None:
+        """Delete everything, so a test starts from an empty store."""
+        engine = self.backend._engine
+        with engine.begin() as conn:
+            if engine.dialect.name == "postgresql":
+                tables = ", ".join(t.name for t in metadata.sorted_tables)
+                conn.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+            else:
+                for table in reversed(metadata.sorted_tables):
+                    conn.execute(table.delete())
