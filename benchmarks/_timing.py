@@ -26,8 +26,9 @@ _OPS: dict[str, Callable[[float, float], bool]] = {
     "<=": lambda value, target: value <= target,
     "<": lambda value, target: value < target,
     "==": lambda value, target: value == target,
+    ">=": lambda value, target: value >= target,
 }
-_OP_TEXT = {"<=": "≤", "<": "<", "==": "="}
+_OP_TEXT = {"<=": "≤", "<": "<", "==": "=", ">=": "≥"}
 
 
 class Skipped(Exception):

@@ -43,6 +43,7 @@ WORKLOADS = {
     "history": "bench_history",
     "size": "bench_size",
     "mlflow": "bench_mlflow",
+    "server": "bench_server",
 }
 
 #: A workload still running after this long is stopped and counted as failed.
