@@ -64,7 +64,7 @@ class BearerTokenAuthenticator(Authenticator):
         >>> auth.authenticate("Bearer guess")
         Traceback (most recent call last):
         ...
-        ragtrack.exceptions.AuthenticationError: invalid token
+        ragtrack.exceptions.AuthenticationError: invalid token: the bearer token does not match ...
     """
 
     def __init__(self, token: str) -> None:
@@ -87,7 +87,10 @@ class BearerTokenAuthenticator(Authenticator):
         # Headers arrive latin-1 decoded; compare the bytes that were sent.
         sent = credentials.strip().encode("latin-1")
         if not hmac.compare_digest(sent, self._token):
-            raise AuthenticationError("invalid token")
+            raise AuthenticationError(
+                "invalid token: the bearer token does not match the server's (the Python "
+                "client sends RAGTRACK_TOKEN)"
+            )
         return Principal("token")
 
 
