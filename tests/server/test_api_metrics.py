@@ -18,6 +18,23 @@ def _series(steps: list[Any], values: list[Any]) -> dict[str, Any]:
     return {"steps": steps, "values": values, "timestamps": [1.7e9 + s for s in range(len(steps))]}
 
 
+def test_metric_keys_page_along_next_cursor(api: Any) -> None:
+    run = api.run()
+    path = f"{API}/runs/{run['id']}/metrics"
+    keys = [f"k{i:02d}" for i in range(7)]
+    api.ok("POST", path, {"series": {k: _series([0], [1.0]) for k in keys}})
+    seen: list[str] = []
+    cursor = None
+    while True:
+        page = api.ok("GET", path, params={"limit": 3, **({"cursor": cursor} if cursor else {})})
+        assert len(page["keys"]) <= 3
+        seen += page["keys"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == keys
+
+
 @pytest.mark.parametrize("encoding", ["json", "base64"])
 def test_batch_round_trips_in_both_encodings(api: Any, encoding: str) -> None:
     run = api.run()
@@ -27,7 +44,7 @@ def test_batch_round_trips_in_both_encodings(api: Any, encoding: str) -> None:
     )
     batch = _wire.batch_to_json({"loss": series, "eval/ündex@10": series}, "b-1", encoding)
     assert api.ok("POST", path, batch) == {"points": 8}
-    assert api.ok("GET", path) == {"keys": ["eval/ündex@10", "loss"]}
+    assert api.ok("GET", path) == {"keys": ["eval/ündex@10", "loss"], "next_cursor": None}
     for out in ("json", "base64"):
         history = api.ok("GET", f"{path}/history", params={"key": "eval/ündex@10", "encoding": out})
         assert history["key"] == "eval/ündex@10" and history["encoding"] == out

@@ -9,6 +9,7 @@ from starlette.responses import Response
 
 from ragtrack.analysis import downsample_series
 from ragtrack.server.api._common import MetricsDep, StoreDep, router, wire
+from ragtrack.server.api.pagination import Page
 from ragtrack.server.api.schemas import HistoryOut, KeysOut, MetricBatch, PointsOut
 from ragtrack.storage.rest import _wire
 
@@ -27,9 +28,10 @@ def log_metrics(run_id: str, body: MetricBatch, store: StoreDep, metrics: Metric
 
 
 @metrics_router.get("/runs/{run_id}/metrics", response_model=KeysOut)
-def list_metric_keys(run_id: str, store: StoreDep) -> Response:
+def list_metric_keys(run_id: str, store: StoreDep, page: Page) -> Response:
     """Keys of every series logged to the run, sorted."""
-    return wire({"keys": store.list_metric_keys(run_id)})
+    keys, next_cursor = page.slice(store.list_metric_keys(run_id))
+    return wire({"keys": keys, "next_cursor": next_cursor})
 
 
 @metrics_router.get("/runs/{run_id}/metrics/history", response_model=HistoryOut)

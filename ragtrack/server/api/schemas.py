@@ -144,6 +144,7 @@ class PointsOut(BaseModel):
 
 class KeysOut(BaseModel):
     keys: list[str]
+    next_cursor: str | None
 
 
 class HistoryOut(BaseModel):

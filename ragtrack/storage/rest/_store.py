@@ -300,7 +300,7 @@ class RestStore(Store):
         return _wire.series_from_json(data, "history")
 
     def list_metric_keys(self, run_id: str) -> list[str]:
-        return list(self._get(f"{_run_path(run_id)}/metrics")["keys"])
+        return [str(k) for k in self._pages(f"{_run_path(run_id)}/metrics", "keys", {})]
 
     # -- logs -------------------------------------------------------------------------------
 
