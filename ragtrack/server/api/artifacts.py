@@ -24,8 +24,9 @@ from ragtrack.exceptions import InvalidArgumentError
 from ragtrack.server.api._common import ArtifactsDep, StoreDep, router, wire
 from ragtrack.server.api.pagination import Page
 from ragtrack.server.api.schemas import ArtifactOut, ArtifactPage
-from ragtrack.storage.artifacts import ArtifactInfo, validate_artifact_path
+from ragtrack.storage.artifacts import validate_artifact_path
 from ragtrack.storage.artifacts._base import CHUNK_SIZE
+from ragtrack.storage.rest import _wire
 
 artifacts_router = router("artifacts")
 
@@ -55,7 +56,7 @@ async def put_artifact(
         raise InvalidArgumentError(
             f"the upload of {path!r} broke off before the body was complete", field="body"
         ) from None
-    return wire(artifact_json(info), 201)
+    return wire(_wire.artifact_to_json(info), 201)
 
 
 @artifacts_router.get(
@@ -98,16 +99,9 @@ def list_artifacts(
     """The run's artifacts by path."""
     store.get_run(run_id)  # an unknown run is a 404, not an empty list
     items, next_cursor = page.slice(artifacts.list(run_id, prefix))
-    return wire({"artifacts": [artifact_json(a) for a in items], "next_cursor": next_cursor})
-
-
-def artifact_json(info: ArtifactInfo) -> dict[str, Any]:
-    return {
-        "path": info.path,
-        "size": info.size,
-        "modified_at": info.modified_at,
-        "sha256": info.sha256,
-    }
+    return wire(
+        {"artifacts": [_wire.artifact_to_json(a) for a in items], "next_cursor": next_cursor}
+    )
 
 
 class _RequestBody(io.RawIOBase):

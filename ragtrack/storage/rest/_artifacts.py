@@ -356,12 +356,6 @@ def _json(body: bytes, url: str) -> Any:
 
 def _artifact_from_json(data: Any) -> ArtifactInfo:
     try:
-        sha256 = data.get("sha256")
-        return ArtifactInfo(
-            path=str(data["path"]),
-            size=int(data["size"]),
-            modified_at=float(data["modified_at"]),
-            sha256=str(sha256) if sha256 is not None else None,
-        )
+        return _wire.artifact_from_json(data)
     except (KeyError, TypeError, ValueError, AttributeError) as e:
         raise StoreError(f"unexpected artifact description from the server: {data!r}") from e

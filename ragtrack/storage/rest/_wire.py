@@ -40,6 +40,7 @@ from ragtrack.entities import (
     RunStatus,
 )
 from ragtrack.exceptions import InvalidArgumentError
+from ragtrack.storage.artifacts._base import ArtifactInfo
 
 #: Encodings of metric arrays on the wire.
 SERIES_ENCODINGS = ("json", "base64")
@@ -192,6 +193,28 @@ def run_from_json(data: Mapping[str, Any]) -> RunRecord:
         },
         explicit_summary=data.get("explicit_summary") or {},
         error=data.get("error"),
+    )
+
+
+# -- artifacts ---------------------------------------------------------------------------
+
+
+def artifact_to_json(info: ArtifactInfo) -> dict[str, Any]:
+    return {
+        "path": info.path,
+        "size": info.size,
+        "modified_at": info.modified_at,
+        "sha256": info.sha256,
+    }
+
+
+def artifact_from_json(data: Mapping[str, Any]) -> ArtifactInfo:
+    sha256 = data.get("sha256")
+    return ArtifactInfo(
+        path=str(data["path"]),
+        size=int(data["size"]),
+        modified_at=float(data["modified_at"]),
+        sha256=str(sha256) if sha256 is not None else None,
     )
 
 
