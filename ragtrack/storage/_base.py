@@ -30,9 +30,13 @@ from ragtrack.entities import (
     ExperimentMetric,
     MetricSeries,
     Project,
+    RunGroup,
+    RunKeys,
     RunRecord,
     RunStatus,
 )
+from ragtrack.storage import _run_groups
+from ragtrack.storage import filter as run_filter
 
 #: Default seconds without a heartbeat after which a running run counts as crashed.
 DEFAULT_STALE_AFTER = 60.0
@@ -221,6 +225,73 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def count_runs(self, project: str | None = None, filter: str | None = None) -> int:
         """How many runs :meth:`search_runs` would return without a limit."""
+
+    # -- over many runs -------------------------------------------------------------
+
+    def list_run_keys(self, project: str, experiment: str | None = None) -> RunKeys:
+        """The flattened param keys and the metric keys (keys of
+        :attr:`RunRecord.summary`: logged series and explicit summary values)
+        used by any run of ``project``, or of one of its experiments; each
+        sorted and distinct.
+
+        Raises ProjectNotFoundError, or ExperimentNotFoundError for an unknown
+        experiment. This default reads every run; backends answer from an index.
+
+        Example:
+            >>> from ragtrack.storage.sql import SqlStore
+            >>> store = SqlStore("sqlite://")
+            >>> run = store.create_run(project="p", config={"chunker": {"size": 512}})
+            >>> store.set_summary(run.id, {"recall@10": 0.7})
+            >>> store.list_run_keys("p")
+            RunKeys(params=('chunker.size',), metrics=('recall@10',))
+        """
+        if experiment is None:
+            self.get_project(project)
+        else:
+            self.get_experiment(project, experiment)
+        records = self.search_runs(project)
+        if experiment is not None:
+            records = [r for r in records if r.experiment == experiment]
+        return _run_groups.keys_of(records)
+
+    def aggregate_runs(
+        self,
+        project: str,
+        group_by: str,
+        metrics: Sequence[str],
+        filter: str | None = None,
+    ) -> list[RunGroup]:
+        """The runs of ``project`` matching ``filter``, grouped by the value of
+        the param ``group_by`` (a flattened key such as ``chunker.size``), with
+        count, mean, min and max of each of ``metrics`` per group.
+
+        Values keep their type and group exactly: ``512`` and ``512.0`` are two
+        groups, as are ``True`` and ``1``. Runs without the param (or with JSON
+        ``null``) form the group whose value is ``None``. A metric's statistics
+        cover the runs of the group whose summary value is a finite number
+        (see :class:`~ragtrack.entities.MetricAggregate`); every group lists
+        every metric asked for. Groups come ordered by value: numbers (booleans
+        as 0 and 1), NaN, strings, lists and other JSON values, then ``None``.
+
+        Raises ProjectNotFoundError, InvalidFilterError for a bad filter (as
+        :meth:`search_runs`), and InvalidArgumentError naming ``group_by`` or
+        ``metrics`` (at most 50 valid keys). This default reads every matching
+        run; backends aggregate in the database.
+
+        Example:
+            >>> from ragtrack.storage.sql import SqlStore
+            >>> store = SqlStore("sqlite://")
+            >>> for size, recall in [(256, 0.5), (512, 0.5), (512, 0.75)]:
+            ...     run = store.create_run(project="p", config={"chunker": {"size": size}})
+            ...     store.set_summary(run.id, {"recall@10": recall})
+            >>> [(g.value, g.run_count, g.metrics["recall@10"].mean)
+            ...  for g in store.aggregate_runs("p", "chunker.size", ["recall@10"])]
+            [(256, 1, 0.5), (512, 2, 0.625)]
+        """
+        group_by, keys = _run_groups.checked_group_args(group_by, metrics)
+        run_filter.parse_filter(filter or "")  # a bad filter is reported before a missing project
+        self.get_project(project)
+        return _run_groups.groups_of(self.search_runs(project, filter), group_by, keys)
 
     # -- params, summary, metadata ------------------------------------------------
 

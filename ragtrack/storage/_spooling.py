@@ -45,6 +45,8 @@ from ragtrack.entities import (
     ExperimentMetric,
     MetricSeries,
     Project,
+    RunGroup,
+    RunKeys,
     RunRecord,
     RunStatus,
 )
@@ -518,6 +520,18 @@ class SpoolingStore(Store):
 
     def count_runs(self, project: str | None = None, filter: str | None = None) -> int:
         return self.inner.count_runs(project, filter)
+
+    def list_run_keys(self, project: str, experiment: str | None = None) -> RunKeys:
+        return self.inner.list_run_keys(project, experiment)
+
+    def aggregate_runs(
+        self,
+        project: str,
+        group_by: str,
+        metrics: Sequence[str],
+        filter: str | None = None,
+    ) -> list[RunGroup]:
+        return self.inner.aggregate_runs(project, group_by, metrics, filter)
 
     def get_metadata(self, run_id: str) -> dict[str, Any]:
         return self.inner.get_metadata(run_id)

@@ -1,7 +1,8 @@
 """The Store contract test suite. Every backend runs it.
 
 Subclass :class:`StoreContract` in a test module and provide a ``store``
-fixture returning a fresh, empty store::
+fixture returning a fresh, empty store (the tests of operations over many runs
+come from :class:`~ragtrack.testing._contract_aggregates.RunAggregatesContract`)::
 
     class TestMyStore(StoreContract):
         @pytest.fixture
@@ -31,13 +32,14 @@ from ragtrack.exceptions import (
     RunNotFoundError,
 )
 from ragtrack.storage import Store
+from ragtrack.testing._contract_aggregates import RunAggregatesContract
 
 
 def series(steps: list[int], values: list[float], t0: float = 1.7e9) -> MetricSeries:
     return MetricSeries.from_lists(steps, values, [t0 + i for i in range(len(steps))])
 
 
-class StoreContract:
+class StoreContract(RunAggregatesContract):
     """Behaviour every Store must show; see ``ragtrack/storage/_base.py``."""
 
     @pytest.fixture

@@ -254,6 +254,33 @@ class MetadataOut(BaseModel):
     metadata: JsonObject
 
 
+# -- over many runs -------------------------------------------------------------------------
+
+
+class RunKeysOut(BaseModel):
+    params: list[str] = Field(description="Flattened param keys (chunker.size), sorted.")
+    metrics: list[str] = Field(description="Summary keys: logged series and explicit values.")
+
+
+class MetricAggregateOut(BaseModel):
+    count: int = Field(description="Runs of the group with a finite value of the metric.")
+    mean: float | None = Field(description="null when count is 0 (likewise min and max).")
+    min: float | None
+    max: float | None
+
+
+class RunGroupOut(BaseModel):
+    value: Any = Field(
+        description="The param's value, with its JSON type; null for runs without the param."
+    )
+    run_count: int
+    metrics: dict[str, MetricAggregateOut]
+
+
+class RunGroupsOut(BaseModel):
+    groups: list[RunGroupOut]
+
+
 # -- logs and artifacts ----------------------------------------------------------------------
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 import time
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import urllib3
@@ -49,6 +49,9 @@ DEFAULT_READ_TIMEOUT = 60.0
 #: restarting server or a dropped keep-alive connection usually answers on the
 #: next try, while a server that is down fails within a second.
 RETRY_DELAYS = (0.05, 0.2, 0.5)
+
+#: A query parameter's value: a list repeats the name, ``None`` leaves it out.
+QueryValue = str | int | Sequence[str] | None
 #: Methods that are retried here; writes go back to the caller (and the spool).
 _RETRIED = frozenset({"GET", "DELETE"})
 #: Connections kept per server: SDK flushes, heartbeats and reader threads at once.
@@ -140,19 +143,20 @@ class HttpTransport:
         method: str,
         path: str,
         *,
-        query: Mapping[str, str | int | None] | None = None,
+        query: Mapping[str, QueryValue] | None = None,
         body: Any = None,
     ) -> Any:
         """Send one request and return the parsed JSON answer (``None`` for no body).
 
         ``path`` starts with ``/`` and is already quoted (see :func:`quote`);
-        ``query`` values of ``None`` are left out; ``body`` is JSON-encoded
-        unless it is ``bytes`` (a body encoded already).
+        ``query`` values of ``None`` are left out, a list repeats its name
+        (``metric=a&metric=b``); ``body`` is JSON-encoded unless it is
+        ``bytes`` (a body encoded already).
         """
         if query:
             pairs = [(k, v) for k, v in query.items() if v is not None]
             if pairs:
-                path = f"{path}?{urllib.parse.urlencode(pairs)}"
+                path = f"{path}?{urllib.parse.urlencode(pairs, doseq=True)}"
         payload = body if body is None or isinstance(body, bytes) else _wire.dumps(body)
         delays = RETRY_DELAYS if method in _RETRIED else ()
         attempt = 0

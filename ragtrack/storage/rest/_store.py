@@ -21,6 +21,8 @@ from ragtrack.entities import (
     ExperimentMetric,
     MetricSeries,
     Project,
+    RunGroup,
+    RunKeys,
     RunRecord,
     RunStatus,
 )
@@ -33,8 +35,9 @@ from ragtrack.exceptions import (
 from ragtrack.storage._base import Store
 from ragtrack.storage._keys import validate_key
 from ragtrack.storage._params import to_plain
+from ragtrack.storage._run_groups import checked_group_args
 from ragtrack.storage.rest import _wire
-from ragtrack.storage.rest._http import HttpTransport, quote
+from ragtrack.storage.rest._http import HttpTransport, QueryValue, quote
 
 #: The largest page the server hands out; longer listings follow ``next_cursor``.
 PAGE_LIMIT = 1000
@@ -270,6 +273,25 @@ class RestStore(Store):
         data = self._get(f"{_API}/runs/count", {"project": project, "filter": filter})
         return int(data["count"])
 
+    # -- over many runs ----------------------------------------------------------------------
+
+    def list_run_keys(self, project: str, experiment: str | None = None) -> RunKeys:
+        data = self._get(f"{_project_path(project)}/run-keys", {"experiment": experiment})
+        return _wire.run_keys_from_json(data)
+
+    def aggregate_runs(
+        self,
+        project: str,
+        group_by: str,
+        metrics: Sequence[str],
+        filter: str | None = None,
+    ) -> list[RunGroup]:
+        # Checked here as well: list() would turn a str into one metric per character.
+        group_by, keys = checked_group_args(group_by, metrics)
+        query = {"group_by": group_by, "metric": list(keys), "filter": filter}
+        data = self._get(f"{_project_path(project)}/run-groups", query)
+        return [_wire.run_group_from_json(g) for g in data["groups"]]
+
     # -- params, summary, metadata ----------------------------------------------------------
 
     def log_params(self, run_id: str, config: Mapping[str, Any]) -> None:
@@ -313,7 +335,7 @@ class RestStore(Store):
 
     # -- requests ---------------------------------------------------------------------------
 
-    def _get(self, path: str, query: Mapping[str, str | int | None] | None = None) -> Any:
+    def _get(self, path: str, query: Mapping[str, QueryValue] | None = None) -> Any:
         return self._http.request("GET", path, query=query)
 
     def _post(self, path: str, body: Any) -> Any:

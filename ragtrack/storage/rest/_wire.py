@@ -32,10 +32,13 @@ import numpy as np
 from ragtrack.entities import (
     Experiment,
     ExperimentMetric,
+    MetricAggregate,
     MetricGoal,
     MetricSeries,
     MetricSummary,
     Project,
+    RunGroup,
+    RunKeys,
     RunRecord,
     RunStatus,
 )
@@ -193,6 +196,41 @@ def run_from_json(data: Mapping[str, Any]) -> RunRecord:
         },
         explicit_summary=data.get("explicit_summary") or {},
         error=data.get("error"),
+    )
+
+
+# -- over many runs ------------------------------------------------------------------------
+
+
+def run_keys_to_json(keys: RunKeys) -> dict[str, Any]:
+    return {"params": list(keys.params), "metrics": list(keys.metrics)}
+
+
+def run_keys_from_json(data: Mapping[str, Any]) -> RunKeys:
+    return RunKeys(params=tuple(data["params"]), metrics=tuple(data["metrics"]))
+
+
+def run_group_to_json(group: RunGroup) -> dict[str, Any]:
+    """A group as ``{"value", "run_count", "metrics": {key: {count, mean, min, max}}}``;
+    ``value`` is the param's JSON value (``512`` and ``512.0`` stay apart)."""
+    return {
+        "value": group.value,
+        "run_count": group.run_count,
+        "metrics": {
+            key: {"count": a.count, "mean": a.mean, "min": a.min, "max": a.max}
+            for key, a in group.metrics.items()
+        },
+    }
+
+
+def run_group_from_json(data: Mapping[str, Any]) -> RunGroup:
+    return RunGroup(
+        value=data["value"],
+        run_count=int(data["run_count"]),
+        metrics={
+            key: MetricAggregate(int(a["count"]), a["mean"], a["min"], a["max"])
+            for key, a in data["metrics"].items()
+        },
     )
 
 

@@ -18,6 +18,8 @@ from ragtrack.entities import (
     ExperimentMetric,
     MetricSeries,
     Project,
+    RunGroup,
+    RunKeys,
     RunRecord,
     RunStatus,
 )
@@ -35,7 +37,8 @@ from ragtrack.storage._base import DEFAULT_STALE_AFTER, Store
 from ragtrack.storage._keys import validate_key
 from ragtrack.storage._names import new_run_id, new_run_name
 from ragtrack.storage._params import deep_merge, flatten_config, to_plain
-from ragtrack.storage.sql import _experiments, _metric_io
+from ragtrack.storage._run_groups import checked_group_args
+from ragtrack.storage.sql import _aggregates, _experiments, _metric_io
 from ragtrack.storage.sql._driver import DriverStatement
 from ragtrack.storage.sql._engine import WRITE, create_engine
 from ragtrack.storage.sql._migrations import ensure_schema
@@ -586,6 +589,32 @@ class SqlStore(Store):
         ).subquery()
         with self._read() as conn:
             return int(conn.execute(sa.select(sa.func.count()).select_from(query)).scalar_one())
+
+    # -- over many runs (SQL in _aggregates.py) ----------------------------------------
+
+    def list_run_keys(self, project: str, experiment: str | None = None) -> RunKeys:
+        with self._read() as conn:
+            pid = self._project_id(conn, project)
+            eid = None
+            if experiment is not None:
+                eid = _experiments.require_id(conn, project, pid, experiment)
+            return _aggregates.run_keys(conn, pid, eid)
+
+    def aggregate_runs(
+        self,
+        project: str,
+        group_by: str,
+        metrics: Sequence[str],
+        filter: str | None = None,
+    ) -> list[RunGroup]:
+        group_by, keys = checked_group_args(group_by, metrics)
+        expr = run_filter.parse_filter(filter or "")
+        stale_before = self._stale_before()
+        with self._read() as conn:
+            self._project_id(conn, project)
+            return _aggregates.run_groups(
+                conn, project, expr, group_by, keys, stale_before=stale_before
+            )
 
     # -- params, summary, metadata ----------------------------------------------------
 
