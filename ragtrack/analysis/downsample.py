@@ -45,8 +45,59 @@ def lttb_indices(x: npt.ArrayLike, y: npt.ArrayLike, max_points: int) -> npt.NDA
         return np.arange(n, dtype=np.intp)
     if max_points < 3:
         return np.array([0, n - 1][:max_points], dtype=np.intp)
+    finite = np.isfinite(ys)
+    if finite.all() and _evenly_spaced(xs):
+        fast = _compiled_lttb(xs, ys, max_points)
+        if fast is not None:
+            return fast
     gx, gy = _geometry(xs, ys)
-    bad = ~np.isfinite(ys)
+    return _lttb_loop(gx, gy, ~finite, max_points)
+
+
+def _evenly_spaced(x: npt.NDArray[Any]) -> bool:
+    # Steps logged every k steps, the common case. Checked in integers where they are.
+    if len(x) < 3 or x.dtype.kind not in "iu":
+        return False
+    gaps = np.diff(x)
+    return bool(gaps[0] > 0 and (gaps == gaps[0]).all())
+
+
+def _compiled_lttb(
+    x: npt.NDArray[Any], y: npt.NDArray[np.float64], max_points: int
+) -> npt.NDArray[np.intp] | None:
+    # tsdownsample (Rust, a [server] dependency) runs LTTB ~15x faster than the loop
+    # below. It takes the mean x of the next bucket as the midpoint of its ends,
+    # which is exact only for evenly spaced x, and does not know our NaN rule: the
+    # caller sends only finite, evenly spaced series here, and for those it keeps
+    # the very points the loop keeps (tested).
+    try:
+        from tsdownsample import LTTBDownsampler
+    except ImportError:
+        return None
+    scale = float(np.abs(y).max()) or 1.0  # areas stay finite for values near 1.8e308
+    gy = y / scale
+    downsampler = LTTBDownsampler()  # type: ignore[no-untyped-call]
+    kept = np.asarray(downsampler.downsample(x, gy, n_out=max_points), dtype=np.intp)
+    # Its last inner bucket may start one point off ours (float rounding of the
+    # bucket width): choose that bucket's point again with our edges.
+    n = len(x)
+    start = int((max_points - 3) * ((n - 2) / (max_points - 2))) + 1
+    if start < n - 1:
+        gx = (x[[kept[-3], *range(start, n)]] - x[0]).astype(np.float64)
+        ya, yc, ys = gy[kept[-3]], gy[n - 1], gy[start : n - 1]
+        xa, xc, xs = gx[0], gx[-1], gx[1:-1]
+        areas = np.abs((xa - xc) * (ys - ya) - (xa - xs) * (yc - ya))
+        kept[-2] = start + int(np.argmax(areas))
+    return kept
+
+
+def _lttb_loop(
+    gx: npt.NDArray[np.float64],
+    gy: npt.NDArray[np.float64],
+    bad: npt.NDArray[np.bool_],
+    max_points: int,
+) -> npt.NDArray[np.intp]:
+    n = len(gx)
     kept = np.empty(max_points, dtype=np.intp)
     kept[0], kept[-1] = 0, n - 1
     # Bucket i covers [edges[i], edges[i+1]) of the inner points 1..n-2.

@@ -71,3 +71,36 @@ def test_bad_arguments() -> None:
         lttb_indices([1, 2], [1.0], 2)
     with pytest.raises(ValueError, match="at least 1"):
         lttb_indices([1, 2], [1.0, 2.0], 0)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_compiled_path_keeps_the_points_the_loop_keeps(seed: int) -> None:
+    # Evenly spaced, finite series go through tsdownsample; the numpy loop is the reference.
+    from ragtrack.analysis import downsample
+
+    rng = np.random.default_rng(seed)
+    for _ in range(25):
+        n = int(rng.integers(4, 20_000))
+        m = int(rng.integers(3, min(n, 600)))
+        x = np.arange(n, dtype=np.int64) * int(rng.integers(1, 100)) + int(rng.integers(-5, 5))
+        y = np.cumsum(rng.normal(size=n)) * float(rng.choice([1e-300, 1.0, 1e300]))
+        gx, gy = downsample._geometry(x, y)
+        reference = downsample._lttb_loop(gx, gy, ~np.isfinite(y), m)
+        assert downsample._compiled_lttb(x, y, m) is not None
+        np.testing.assert_array_equal(lttb_indices(x, y, m), reference, err_msg=f"{n=} {m=}")
+
+
+def test_uneven_steps_and_non_finite_values_take_the_exact_loop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ragtrack.analysis import downsample
+
+    def refuse(*args: object) -> None:
+        raise AssertionError("the compiled path was used")
+
+    monkeypatch.setattr(downsample, "_compiled_lttb", refuse)
+    steps = np.cumsum(np.arange(1, 5001))  # gaps grow: not evenly spaced
+    assert len(lttb_indices(steps, np.sin(steps / 50.0), 100)) == 100
+    values = np.sin(np.arange(5000) / 50.0)
+    values[1234] = np.nan
+    assert 1234 in lttb_indices(np.arange(5000), values, 100)
