@@ -21,6 +21,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 import os
@@ -30,7 +31,9 @@ from typing import Any
 import numpy as np
 
 import ragtrack
-from ragtrack.exceptions import InvalidArgumentError
+from ragtrack.entities import ExperimentMetric, MetricGoal
+from ragtrack.exceptions import AlreadyExistsError, InvalidArgumentError
+from ragtrack.storage import open_store
 
 CHUNK_SIZES = (256, 512, 1024)
 TOP_KS = (3, 5, 10)
@@ -107,6 +110,7 @@ def log_demo_runs(
     """
     if isinstance(n_runs, bool) or not isinstance(n_runs, int) or not 1 <= n_runs <= 500:
         raise InvalidArgumentError(f"n_runs must be an int from 1 to 500, got {n_runs!r}")
+    _define_experiments(dir, project)
     ids = []
     seen: Counter[tuple[int, int, str]] = Counter()
     for index, combo in enumerate(sweep_plan(n_runs, seed)):
@@ -119,6 +123,54 @@ def log_demo_runs(
         ids.append(_log_reranker_run(dir, project, reranker, rng))
     ids.append(_log_failing_run(dir, project, np.random.default_rng([seed, 20_000])))
     return ids
+
+
+#: What the two experiments are for and how their runs are judged (the UI ranks
+#: and picks the objective from these goals).
+_EXPERIMENTS: tuple[tuple[str, str, list[str], dict[str, Any]], ...] = (
+    (
+        "chunking",
+        "Chunk size x retriever top-k x embedding model, each with a short embedder "
+        "fine-tune, judged on retrieval and answer quality.",
+        list(EMBEDDING_MODELS),
+        {
+            "chunker.size": list(CHUNK_SIZES),
+            "retriever.top_k": list(TOP_KS),
+            "retriever.embedding_model": list(EMBEDDING_MODELS),
+        },
+    ),
+    (
+        "reranker",
+        "A cross-encoder reranker over the best chunking config.",
+        [name for name, *_ in _RERANKERS] + [_FAILING_RERANKER],
+        {"reranker.candidates": [50, 100]},
+    ),
+)
+_GOALS = (
+    ExperimentMetric("recall@10", MetricGoal.MAX),
+    ExperimentMetric("ndcg@10", MetricGoal.MAX),
+    ExperimentMetric("faithfulness", MetricGoal.MAX),
+    ExperimentMetric("latency_ms", MetricGoal.MIN),
+)
+
+
+def _define_experiments(dir: str | os.PathLike[str] | None, project: str) -> None:
+    store = open_store(dir, shared=True)
+    try:
+        for name, description, models, hyperparameters in _EXPERIMENTS:
+            # When the demo ran before, the definition stays as it is.
+            with contextlib.suppress(AlreadyExistsError):
+                store.create_experiment(
+                    project,
+                    name,
+                    description=description,
+                    datasets=["fiqa-2018-mini"],
+                    models=models,
+                    hyperparameters=hyperparameters,
+                    metrics=_GOALS,
+                )
+    finally:
+        store.close()
 
 
 def sweep_plan(n_runs: int, seed: int = 0) -> list[tuple[int, int, str]]:

@@ -62,6 +62,9 @@ def demo(state: CliState, n_runs: int, project: str, seed: int) -> None:
     for line in explore_commands(state.dir, project, best.id, command=cli_command()):
         click.echo(f"  {line}")
     click.echo("")
+    base = cli_command() if state.dir is None else f"{cli_command()} --dir {shlex.quote(state.dir)}"
+    click.echo(f"Or in the browser: {base} ui")
+    click.echo("")
     python = (
         "python" if cli_command() == "ragtrack" else shlex.quote(_relative(Path(sys.executable)))
     )

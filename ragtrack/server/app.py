@@ -45,6 +45,7 @@ from ragtrack.server.monitoring import (
     monitoring_router,
 )
 from ragtrack.server.settings import ServerSettings
+from ragtrack.server.ui import install_ui
 from ragtrack.storage import Store
 
 if TYPE_CHECKING:
@@ -122,10 +123,12 @@ def create_app(
     app.state.artifacts = artifacts
     app.state.settings = settings
     app.state.metrics = metrics
+    app.state.authenticator = authenticator
     install_error_handlers(app)
     for router in (*API_ROUTERS, health_router, monitoring_router):
         app.include_router(router)
         metrics.routes.extend(router.routes)
+    install_ui(app)
     metrics.routes.extend(r for r in app.routes if isinstance(getattr(r, "path", None), str))
     return app
 

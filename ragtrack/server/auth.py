@@ -4,7 +4,9 @@ One bearer token shared by a team is all there is today. The pieces are cut so
 users and roles can come later without touching endpoints: an
 :class:`Authenticator` turns the ``Authorization`` header into a
 :class:`Principal` (or refuses), and the middleware puts that principal on
-``request.state.principal`` for endpoints that will check roles.
+``request.state.principal`` for endpoints that will check roles. Browsers
+using the web UI sign in once at ``/login``, which puts the token in an
+HttpOnly cookie the middleware reads when there is no header.
 
 The middleware runs before routing and before any body is read, so a caller
 without credentials cannot make the server parse a large body. The token is
@@ -17,14 +19,24 @@ from __future__ import annotations
 import abc
 import hmac
 from dataclasses import dataclass, field
+from http.cookies import CookieError, SimpleCookie
+from urllib.parse import urlencode
 
+from starlette.responses import RedirectResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ragtrack.exceptions import AuthenticationError
 from ragtrack.server._responses import ragtrack_error_response
 
-#: Paths that stay open with a token configured (health checks and API docs).
-OPEN_PATHS = frozenset({"/healthz", "/api/v1/openapi.json"})
+#: Paths that stay open with a token configured (health checks, API docs, the
+#: UI's sign-in page and its static files).
+OPEN_PATHS = frozenset({"/healthz", "/api/v1/openapi.json", "/login"})
+_OPEN_PREFIXES = ("/docs/", "/static/")
+
+#: The cookie the UI's sign-in page sets: browsers cannot send a bearer header
+#: when a user follows a link, so the token travels in an HttpOnly cookie,
+#: ``SameSite=Strict`` so that no other site can make the browser use it.
+TOKEN_COOKIE = "ragtrack_token"
 
 
 @dataclass(frozen=True)
@@ -95,15 +107,29 @@ class BearerTokenAuthenticator(Authenticator):
 
 
 def needs_auth(path: str) -> bool:
-    """Whether ``path`` requires credentials (the API and ``/metrics``).
+    """Whether ``path`` requires credentials when a token is configured: the
+    API, ``/metrics`` and every UI page; not health checks, API docs, the
+    sign-in page or static files.
 
     Example:
-        >>> needs_auth("/api/v1/runs"), needs_auth("/healthz"), needs_auth("/docs")
-        (True, False, False)
+        >>> needs_auth("/api/v1/runs"), needs_auth("/runs/0123"), needs_auth("/healthz")
+        (True, True, False)
+        >>> needs_auth("/docs"), needs_auth("/static/ui/ragtrack.css")
+        (False, False)
     """
-    if path in OPEN_PATHS:
-        return False
-    return path == "/metrics" or path.startswith("/api/v1/") or path == "/api/v1"
+    return not (path in OPEN_PATHS or path == "/docs" or path.startswith(_OPEN_PREFIXES))
+
+
+def wants_page(scope: Scope) -> bool:
+    """Whether a request is a browser asking for a UI page (not the API, not a
+    JSON twin), which is sent to the sign-in page rather than given a 401."""
+    path: str = scope["path"]
+    return (
+        scope.get("method") == "GET"
+        and not path.startswith("/api/")
+        and path != "/metrics"
+        and not path.endswith(".json")
+    )
 
 
 class AuthMiddleware:
@@ -117,16 +143,40 @@ class AuthMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        header = _header(scope, b"authorization")
+        header = _header(scope, b"authorization") or _cookie_credentials(scope)
         try:
             principal = self.authenticator.authenticate(header)
         except AuthenticationError as e:
             if needs_auth(scope["path"]):
-                await ragtrack_error_response(e)(scope, receive, send)
+                if wants_page(scope):
+                    await _sign_in_redirect(scope)(scope, receive, send)
+                else:
+                    await ragtrack_error_response(e)(scope, receive, send)
                 return
             principal = ANONYMOUS
         scope.setdefault("state", {})["principal"] = principal
         await self.app(scope, receive, send)
+
+
+def _cookie_credentials(scope: Scope) -> str | None:
+    raw = _header(scope, b"cookie")
+    if not raw:
+        return None
+    cookies = SimpleCookie()
+    try:
+        cookies.load(raw)
+    except CookieError:
+        return None
+    morsel = cookies.get(TOKEN_COOKIE)
+    return f"Bearer {morsel.value}" if morsel is not None and morsel.value else None
+
+
+def _sign_in_redirect(scope: Scope) -> RedirectResponse:
+    target = scope["path"]
+    if scope.get("query_string"):
+        target += "?" + bytes(scope["query_string"]).decode("latin-1")
+    root = str(scope.get("root_path", "")).rstrip("/")
+    return RedirectResponse(f"{root}/login?{urlencode({'next': target})}", status_code=303)
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -154,6 +154,7 @@ def test_demo_command_prints_runnable_commands(
     filtered = ragtrack_cli(*shlex.split(commands[1])[1:])
     assert filtered.stdout.splitlines()[-1].endswith(" runs")
     assert "api = ragtrack.Api(" in out
+    assert f"Or in the browser: ragtrack --dir {tmp_path} ui\n" in out
 
 
 def test_demo_command_rejects_zero_runs(ragtrack_cli: Invoke) -> None:

@@ -1,4 +1,5 @@
-"""Bearer-token authentication: the API and /metrics need it, health and docs do not."""
+"""Bearer-token authentication: the API, /metrics and the UI need it; health, docs, the
+sign-in page and static files do not. Browsers sign in once and carry a cookie."""
 
 from __future__ import annotations
 
@@ -7,17 +8,19 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 from unittest import mock
+from urllib.parse import quote
 
 import pytest
 from fastapi import Request
 
 from ragtrack.exceptions import AuthenticationError
 from ragtrack.server import ServerSettings
-from ragtrack.server.auth import ANONYMOUS, BearerTokenAuthenticator, needs_auth
+from ragtrack.server.auth import ANONYMOUS, TOKEN_COOKIE, BearerTokenAuthenticator, needs_auth
 from ragtrack.storage.sql import SqlStore
 
 TOKEN = "s3cret-token-7f3a9c"
 GOOD = {"Authorization": f"Bearer {TOKEN}"}
+_FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
 @pytest.fixture
@@ -67,7 +70,9 @@ def test_with_the_token(api: Any) -> None:
     assert api.call("GET", "/metrics", headers=GOOD).status_code == 200
 
 
-@pytest.mark.parametrize("path", ["/healthz", "/docs", "/api/v1/openapi.json"])
+@pytest.mark.parametrize(
+    "path", ["/healthz", "/docs", "/api/v1/openapi.json", "/login", "/static/ui/ragtrack.css"]
+)
 def test_open_paths(api: Any, path: str) -> None:
     assert api.call("GET", path).status_code == 200
 
@@ -117,6 +122,61 @@ def test_paths_that_need_auth() -> None:
     assert needs_auth("/api/v1/runs") and needs_auth("/metrics") and needs_auth("/api/v1")
     assert not needs_auth("/healthz") and not needs_auth("/docs")
     assert not needs_auth("/api/v1/openapi.json")
+    assert needs_auth("/") and needs_auth("/runs/abc") and needs_auth("/projects/p/runs.json")
+    assert not needs_auth("/login") and not needs_auth("/static/ui/ragtrack.js")
+    assert needs_auth("/docsx") and needs_auth("/static")
+
+
+def test_a_ui_page_sends_the_browser_to_sign_in(api: Any) -> None:
+    response = api.call("GET", "/projects/p/runs?sort=-created", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/login?next=%2Fprojects%2Fp%2Fruns%3Fsort%3D-created"
+    page = api.call("GET", response.headers["location"])
+    assert page.status_code == 200 and 'name="token"' in page.text
+    # A JSON twin is for scripts: a 401 like the API, not a redirect.
+    api.check(api.call("GET", "/index.json"), status=401, code="UNAUTHENTICATED", field=None)
+
+
+def test_sign_in_sets_a_cookie_that_opens_the_ui_and_api(api: Any) -> None:
+    wrong = api.call("POST", "/login", content="token=guess&next=/", headers=_FORM)
+    assert wrong.status_code == 401 and "does not match" in wrong.text
+    assert TOKEN_COOKIE not in wrong.cookies
+    ok = api.call(
+        "POST",
+        "/login",
+        content=f"token={TOKEN}&next=/index.json",
+        headers=_FORM,
+        follow_redirects=False,
+    )
+    assert ok.status_code == 303 and ok.headers["location"] == "/index.json"
+    cookie = ok.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/" in cookie
+    assert api.call("GET", "/index.json").status_code == 200  # the client kept the cookie
+    assert api.call("GET", "/api/v1/projects").status_code == 200
+    api.call("POST", "/logout")
+    assert api.call("GET", "/index.json").status_code == 401
+
+
+@pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example/", "\\\\evil"])
+def test_sign_in_never_redirects_off_the_server(api: Any, target: str) -> None:
+    response = api.call(
+        "POST",
+        "/login",
+        content=f"token={TOKEN}&next={quote(target)}",
+        headers=_FORM,
+        follow_redirects=False,
+    )
+    assert response.headers["location"] == "/"
+
+
+def test_without_a_token_sign_in_leads_home(sqlite_store: SqlStore) -> None:
+    from fastapi.testclient import TestClient
+
+    from ragtrack.server import create_app
+
+    with TestClient(create_app(sqlite_store)) as client:
+        response = client.get("/login?next=/projects/p", follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == "/projects/p"
 
 
 def test_the_principal_is_on_the_request(sqlite_store: SqlStore) -> None:

@@ -1,0 +1,1 @@
+"""One module per page kind; each holds its router, contexts and builders."""
