@@ -18,13 +18,14 @@ $(STAMP): $(BIN)/python pyproject.toml
 
 install: $(STAMP)
 
-## make run: install, then log a few realistic demo runs and show how to look at them
+## make run: install, log realistic demo runs, then serve the web UI over them (Ctrl-C stops it)
 run: install
 	$(BIN)/ragtrack demo
+	$(BIN)/ragtrack ui
 
 ## make test: install with test extras and run the whole suite (lint included: it is fast)
 test: install
-	$(BIN)/ruff check ragtrack tests benchmarks
+	$(BIN)/ruff check ragtrack tests benchmarks tools
 	$(BIN)/python -m pytest -q
 
 ## make bench: the speed and size targets (results go to docs/benchmarks.md by hand)
@@ -32,13 +33,13 @@ bench: install
 	$(BIN)/python benchmarks/run.py
 
 lint: install
-	$(BIN)/ruff check ragtrack tests benchmarks
-	$(BIN)/ruff format --check ragtrack tests benchmarks
+	$(BIN)/ruff check ragtrack tests benchmarks tools
+	$(BIN)/ruff format --check ragtrack tests benchmarks tools
 	$(BIN)/mypy
 
 format: install
-	$(BIN)/ruff format ragtrack tests benchmarks
-	$(BIN)/ruff check --fix ragtrack tests benchmarks
+	$(BIN)/ruff format ragtrack tests benchmarks tools
+	$(BIN)/ruff check --fix ragtrack tests benchmarks tools
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info

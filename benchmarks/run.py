@@ -44,6 +44,7 @@ WORKLOADS = {
     "size": "bench_size",
     "mlflow": "bench_mlflow",
     "server": "bench_server",
+    "ui": "bench_ui",
 }
 
 #: A workload still running after this long is stopped and counted as failed.

@@ -23,6 +23,7 @@ from ragtrack.cli.projects import experiments_group, projects_group
 from ragtrack.cli.runs import runs_group
 from ragtrack.cli.server import server
 from ragtrack.cli.sync import sync
+from ragtrack.cli.ui import ui
 
 # Exceptions click itself turns into messages and exit codes.
 _CLICK_HANDLED = (click.ClickException, click.exceptions.Exit, click.Abort)
@@ -80,6 +81,7 @@ cli.add_command(db_group)
 cli.add_command(demo)
 cli.add_command(server)
 cli.add_command(sync)
+cli.add_command(ui)
 
 
 def main() -> None:

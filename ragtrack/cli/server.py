@@ -8,15 +8,13 @@ server: ``ragtrack db upgrade`` does that, when the operator decides.
 
 from __future__ import annotations
 
-import copy
 import os
 import tempfile
-from typing import Any
 
 import click
 
 from ragtrack._version import __version__
-from ragtrack.cli._errors import CommandFailed
+from ragtrack.cli._serving import artifacts_location, log_config, require_server_extra
 from ragtrack.cli._state import CliState, pass_state
 from ragtrack.storage._registry import StoreLocation, resolve_location
 
@@ -84,7 +82,7 @@ def server(
     ragtrack server --store postgresql+psycopg://ragtrack@db/ragtrack \\
                     --artifacts s3://team-bucket/ragtrack --host 0.0.0.0 --workers 4
     """
-    _require_server_extra()
+    require_server_extra("server")
     from ragtrack.server._backend import open_backends
     from ragtrack.server.settings import ServerSettings
 
@@ -113,7 +111,7 @@ def server(
         from ragtrack.server.app import create_app
 
         app = create_app(store, artifact_store, settings, owns_backends=True)
-        uvicorn.run(app, host=host, port=port, log_config=_log_config())
+        uvicorn.run(app, host=host, port=port, log_config=log_config())
         return
     store.close()
     if artifact_store is not None:
@@ -131,20 +129,8 @@ def server(
             workers=workers,
             host=host,
             port=port,
-            log_config=_log_config(),
+            log_config=log_config(),
         )
-
-
-def _require_server_extra() -> None:
-    try:
-        import fastapi  # noqa: F401
-        import prometheus_client  # noqa: F401
-        import uvicorn  # noqa: F401
-    except ModuleNotFoundError as e:
-        raise CommandFailed(
-            f"ragtrack server needs {e.name!r}, which is not installed: "
-            f"pip install 'ragtrack[server]'"
-        ) from e
 
 
 def _location(state: CliState, store_uri: str | None) -> StoreLocation:
@@ -160,27 +146,10 @@ def _location(state: CliState, store_uri: str | None) -> StoreLocation:
 
 
 def _artifacts_location(location: StoreLocation, artifacts: str | None) -> str:
-    # The rules of ragtrack.storage.artifacts.artifact_store_for, so the server and
-    # SDK processes writing to the same store agree on where artifacts live.
-    from ragtrack.storage.artifacts import ARTIFACTS_DIR
-
-    configured = artifacts or os.environ.get("RAGTRACK_ARTIFACTS")
-    if configured:
-        return configured
-    if location.directory is not None:
-        return str(location.directory / ARTIFACTS_DIR)
-    if location.file is not None:
-        return str(location.file.parent / ARTIFACTS_DIR)
-    raise click.UsageError(
-        f"--artifacts is required with the database {location.display}: give a directory or "
-        f"an fsspec URL such as s3://bucket/ragtrack-artifacts (or set RAGTRACK_ARTIFACTS)"
-    )
-
-
-def _log_config() -> dict[str, Any]:
-    """uvicorn's logging set-up, plus ragtrack's own logger (server errors)."""
-    from uvicorn.config import LOGGING_CONFIG
-
-    config = copy.deepcopy(LOGGING_CONFIG)
-    config["loggers"]["ragtrack"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
-    return config
+    configured = artifacts_location(location, artifacts)
+    if configured is None:
+        raise click.UsageError(
+            f"--artifacts is required with the database {location.display}: give a directory or "
+            f"an fsspec URL such as s3://bucket/ragtrack-artifacts (or set RAGTRACK_ARTIFACTS)"
+        )
+    return configured
