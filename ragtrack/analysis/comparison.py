@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ragtrack.entities import RunRecord
+from ragtrack.entities.values import config_leaves, finite_number
 
 #: The category of a run that lacks a categorical param.
 ABSENT = "(absent)"
@@ -96,23 +97,6 @@ class ParamColumn:
         return len(self.categories) <= 1
 
 
-def flatten_params(config: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
-    """``(key, value)`` for each leaf of a nested config, keys joined with ``.``.
-
-    Lists and empty dicts are leaves, as in the store's param index.
-
-    Example:
-        >>> list(flatten_params({"lr": 0.1, "retriever": {"top_k": 5, "k": []}}))
-        [('lr', 0.1), ('retriever.top_k', 5), ('retriever.k', [])]
-    """
-    for raw_key, value in config.items():
-        key = f"{prefix}{raw_key}"
-        if isinstance(value, Mapping) and value:
-            yield from flatten_params(value, prefix=f"{key}.")
-        else:
-            yield key, value
-
-
 def param_text(value: Any) -> str:
     """The display text of a param value: the text the store indexes it by.
 
@@ -154,7 +138,7 @@ def param_table(runs: Sequence[RunRecord]) -> ParamTable:
         >>> param_table([a, b]).differing[0].values
         [5, None]
     """
-    flat = [dict(flatten_params(run.config)) for run in runs]
+    flat = [dict(config_leaves(run.config)) for run in runs]
     differing: list[ParamRow] = []
     identical: list[ParamRow] = []
     for key in sorted({key for params in flat for key in params}):
@@ -198,7 +182,7 @@ def param_columns(
         >>> [column.key for column in param_columns([run])]
         ['lr', 'retriever.top_k']
     """
-    flat = [dict(flatten_params(run.config)) for run in runs]
+    flat = [dict(config_leaves(run.config)) for run in runs]
     if keys is None:
         keys = list(dict.fromkeys(key for params in flat for key in params))
     return [_column(key, [params.get(key, _MISSING) for params in flat]) for key in keys]
@@ -295,17 +279,6 @@ def objective_candidates(runs: Sequence[RunRecord]) -> list[str]:
         finite = {k for k, v in run.summary.items() if finite_number(v) is not None}
         keys = finite if keys is None else keys & finite
     return sorted(keys or ())
-
-
-def finite_number(value: Any) -> float | None:
-    """``value`` as a float when it is a finite int or float (not bool), else ``None``."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    try:
-        number = float(value)
-    except OverflowError:  # an int beyond float's range
-        return None
-    return number if math.isfinite(number) else None
 
 
 def metric_value(run: RunRecord, metric: str) -> float | None:

@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ragtrack.entities import MetricAggregate, RunGroup, RunKeys, RunRecord
+from ragtrack.entities.values import config_leaves, finite_number
 from ragtrack.exceptions import InvalidArgumentError
 from ragtrack.storage._keys import key_problem
 from ragtrack.storage._params import flatten_config
@@ -74,22 +75,6 @@ def checked_group_args(group_by: object, metrics: object) -> tuple[str, tuple[st
     return group_by, keys
 
 
-def param_values(config: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
-    """The leaves of a nested config with their flattened keys, as
-    :func:`~ragtrack.storage._params.flatten_config` lays them out, values kept.
-
-    Example:
-        >>> dict(param_values({"chunker": {"size": 512}, "tags": [], "extra": {}}))
-        {'chunker.size': 512, 'tags': [], 'extra': {}}
-    """
-    for raw_key, value in config.items():
-        key = f"{prefix}{raw_key}"
-        if isinstance(value, Mapping) and value:
-            yield from param_values(value, f"{key}.")
-        else:
-            yield key, value
-
-
 def group_key(value: Any) -> GroupKey | None:
     """The identity of the group of a param value; ``None`` for a missing value.
 
@@ -128,22 +113,6 @@ def group_order(value: Any) -> tuple[Any, ...]:
     if isinstance(value, str):
         return (2, value)
     return (3, json.dumps(value, sort_keys=True, allow_nan=True))
-
-
-def finite_number(value: Any) -> float | None:
-    """``value`` as a float if it is a finite number (not a bool), else ``None``.
-
-    Example:
-        >>> finite_number(3), finite_number(float("nan")), finite_number(True)
-        (3.0, None, None)
-    """
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    try:
-        number = float(value)
-    except OverflowError:  # an int beyond float range
-        return None
-    return number if math.isfinite(number) else None
 
 
 def aggregate(values: Sequence[float]) -> MetricAggregate:
@@ -191,7 +160,7 @@ def param_value(config: Mapping[str, Any], key: str) -> Any:
         >>> param_value({"chunker": {"size": 512}}, "chunker.size")
         512
     """
-    return dict(param_values(config)).get(key)
+    return dict(config_leaves(config)).get(key)
 
 
 def grouped(runs: Iterable[tuple[Any, Sequence[Any]]], metrics: Sequence[str]) -> list[RunGroup]:

@@ -12,7 +12,6 @@ import pytest
 
 from ragtrack.analysis import (
     ABSENT,
-    flatten_params,
     objective_candidates,
     parallel_coordinates,
     param_column,
@@ -21,6 +20,7 @@ from ragtrack.analysis import (
     scatter,
 )
 from ragtrack.entities import MetricSummary, RunRecord, RunStatus
+from ragtrack.entities.values import config_leaves
 from ragtrack.storage._params import flatten_config
 
 
@@ -55,7 +55,7 @@ CONFIG: dict[str, Any] = {
 def test_keys_and_texts_are_the_ones_the_store_indexes() -> None:
     # params.<key> = "<text>" in a filter must match what the compare page shows.
     store_rows = [(row.key, row.text) for row in flatten_config(CONFIG)]
-    assert [(k, param_text(v)) for k, v in flatten_params(CONFIG)] == store_rows
+    assert [(k, param_text(v)) for k, v in config_leaves(CONFIG)] == store_rows
 
 
 def test_param_table_splits_differing_from_identical_params() -> None:

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from ragtrack.analysis.comparison import flatten_params
 from ragtrack.entities import RunRecord, RunStatus
+from ragtrack.entities.values import config_leaves
 from ragtrack.server import create_app
 from ragtrack.server.ui.views.compare import MAX_RUNS, default_max_points, run_colour
 from ragtrack.server.ui.views.importance import default_metric
@@ -69,7 +69,7 @@ def test_best_and_second_best_differ_in_exactly_their_differing_params(
 ) -> None:
     best, second = chunking_runs(ui_store)[:2]
     twin = ui_client.get(f"/compare.json?runs={best.id},{second.id}").json()
-    a, b = (dict(flatten_params(r.config)) for r in (best, second))
+    a, b = (dict(config_leaves(r.config)) for r in (best, second))
     assert [row["key"] for row in twin["params"]["differing"]] == sorted(
         k for k in a.keys() | b.keys() if a.get(k) != b.get(k)
     )

@@ -30,13 +30,13 @@ from starlette.responses import Response
 from ragtrack.analysis.charts import series_chart
 from ragtrack.analysis.comparison import (
     ParamTable,
-    finite_number,
     json_safe,
     parallel_coordinates,
     param_table,
     scatter,
 )
 from ragtrack.entities import Experiment, MetricGoal, RunRecord
+from ragtrack.entities.values import finite_number
 from ragtrack.exceptions import (
     AmbiguousIdError,
     ExperimentNotFoundError,

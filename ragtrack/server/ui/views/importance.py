@@ -27,9 +27,10 @@ from typing import Any
 
 from starlette.requests import Request
 
-from ragtrack.analysis.comparison import finite_number, json_safe
+from ragtrack.analysis.comparison import json_safe
 from ragtrack.analysis.importance import ParamImportance, param_importance
 from ragtrack.entities import Experiment, MetricGoal, RunRecord
+from ragtrack.entities.values import finite_number
 from ragtrack.server.ui._links import Links, links_for
 from ragtrack.server.ui._pages import page, ui_router
 from ragtrack.storage import Store

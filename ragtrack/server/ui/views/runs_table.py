@@ -27,6 +27,7 @@ from typing import Any, NamedTuple
 from starlette.requests import Request
 
 from ragtrack.entities import Experiment, MetricGoal, RunGroup, RunKeys, RunRecord
+from ragtrack.entities.values import config_leaves
 from ragtrack.exceptions import (
     ExperimentNotFoundError,
     InvalidArgumentError,
@@ -46,7 +47,7 @@ from ragtrack.server.ui.views._runs_query import (
     TableQuery,
 )
 from ragtrack.storage import Store
-from ragtrack.storage._run_groups import MAX_GROUP_METRICS, group_key, param_values
+from ragtrack.storage._run_groups import MAX_GROUP_METRICS, group_key
 from ragtrack.storage.filter import (
     Comparison,
     Expr,
@@ -271,7 +272,7 @@ def runs_table(request: Request, store: Store) -> RunsTableContext:
                 )
         except InvalidFilterError as e:
             error = PageError.of(e, "filter")
-    flat = [dict(param_values(r.config)) for r in runs]
+    flat = [dict(config_leaves(r.config)) for r in runs]
     columns = query.columns or default_columns(experiment, keys, runs, flat)
     # Sorting and paging pin the columns: defaults depend on the runs shown, so
     # a click must not make the column it sorted by disappear.
