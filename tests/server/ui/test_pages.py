@@ -152,3 +152,24 @@ def test_time_and_duration_format() -> None:
         "3h 05m",
         "1d 1h",
     ]
+
+
+def test_every_page_has_a_json_twin() -> None:
+    # Principle 8: a page a user opens is data a script can read at path + ".json".
+    from starlette.routing import Route
+
+    from ragtrack.server.ui import UI_ROUTERS
+
+    paths = {r.path for router in UI_ROUTERS for r in router.routes if isinstance(r, Route)}
+    pages = {p for p in paths if not p.endswith(".json") and p not in ("/login", "/logout")}
+    assert {
+        "/",
+        "/projects/{project}",
+        "/projects/{project}/runs",
+        "/runs/{run_id}",
+        "/compare",
+        "/projects/{project}/importance",
+    } <= pages
+    for path in pages:
+        twin = "/index.json" if path == "/" else f"{path}.json"
+        assert twin in paths, f"{path} has no JSON twin"
