@@ -2,85 +2,47 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
 import re
-import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 
-from ragtrack.entities import (
-    Experiment,
-    ExperimentMetric,
-    MetricSeries,
-    Project,
-    RunGroup,
-    RunKeys,
-    RunRecord,
-    RunStatus,
-)
+from ragtrack.entities import MetricSeries, RunGroup, RunKeys, RunRecord, RunStatus
 from ragtrack.exceptions import (
     AlreadyExistsError,
     AmbiguousIdError,
     ExperimentNotFoundError,
     InvalidArgumentError,
-    ProjectNotFoundError,
     RunNotFoundError,
     StoreError,
 )
 from ragtrack.storage import filter as run_filter
-from ragtrack.storage._base import DEFAULT_STALE_AFTER, Store
+from ragtrack.storage._base import Store
 from ragtrack.storage._keys import validate_key
 from ragtrack.storage._names import new_run_id, new_run_name
 from ragtrack.storage._params import deep_merge, flatten_config, to_plain
 from ragtrack.storage._run_groups import checked_group_args
 from ragtrack.storage.sql import _aggregates, _experiments, _metric_io
+from ragtrack.storage.sql._catalog import SqlCatalog
+from ragtrack.storage.sql._connection import RUN_EXISTS
 from ragtrack.storage.sql._driver import DriverStatement
-from ragtrack.storage.sql._engine import WRITE, create_engine
-from ragtrack.storage.sql._migrations import ensure_schema
 from ragtrack.storage.sql._records import load_records, run_columns, runs_from
-from ragtrack.storage.sql._schema import (
-    experiments,
-    params,
-    projects,
-    run_logs,
-    run_tags,
-    runs,
-    summaries,
-)
+from ragtrack.storage.sql._schema import params, projects, run_logs, run_tags, runs, summaries
 from ragtrack.storage.sql._search_plan import search_query
-from ragtrack.storage.sql._upsert import claim_project, insert_ignoring_conflicts_for, upsert
-from ragtrack.storage.sql._write_values import (
-    dumps,
-    run_updates,
-    safe_url,
-    summary_rows,
-    validate_tags,
-)
+from ragtrack.storage.sql._upsert import claim_project, upsert
+from ragtrack.storage.sql._write_values import dumps, run_updates, summary_rows, validate_tags
 
 _RUN_ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
 
 # Statements on hot paths are built once: building costs more than running them.
-_PROJECT_ID = sa.select(projects.c.id).where(projects.c.name == sa.bindparam("name"))
-_EXPERIMENT_ID = sa.select(experiments.c.id).where(
-    experiments.c.project_id == sa.bindparam("pid"), experiments.c.name == sa.bindparam("name")
-)
-_RUN_EXISTS = sa.select(runs.c.id).where(runs.c.id == sa.bindparam("rid"))
-_RUN_FOR_UPDATE = _RUN_EXISTS.with_for_update()
 _UPDATE_RUN = runs.update().where(runs.c.id == sa.bindparam("rid"))
 _INSERT_RUN = DriverStatement(lambda dialect: runs.insert())
 _INSERT_PARAMS = DriverStatement(lambda dialect: params.insert())
 _INSERT_TAGS = DriverStatement(lambda dialect: run_tags.insert())
-# name, created_at, run count
-_PROJECTS = sa.select(
-    projects.c.name,
-    projects.c.created_at,
-    sa.select(sa.func.count()).where(runs.c.project_id == projects.c.id).scalar_subquery(),
-)
 
 
 @functools.cache
@@ -91,7 +53,7 @@ def _update_run(columns: tuple[str, ...]) -> DriverStatement:
 _LOG_STREAMS = ("stdout", "stderr")
 
 
-class SqlStore(Store):
+class SqlStore(SqlCatalog, Store):
     """A store in a SQL database.
 
     Args:
@@ -108,236 +70,6 @@ class SqlStore(Store):
         >>> store.get_run(run.id).status.value
         'running'
     """
-
-    def __init__(
-        self,
-        url: str,
-        *,
-        upgrade: bool = True,
-        stale_after: float = DEFAULT_STALE_AFTER,
-        lock_path: str | None = None,
-    ) -> None:
-        self.url = url
-        self.stale_after = stale_after
-        self._engine = create_engine(url)
-        self._writer = self._engine.execution_options(**WRITE)
-        # An in-memory SQLite database is a single shared connection: take turns.
-        memory = self._engine.dialect.name == "sqlite" and sa.make_url(url).database in (
-            None,
-            "",
-            ":memory:",
-        )
-        self._serial: contextlib.AbstractContextManager[Any] = (
-            threading.Lock() if memory else contextlib.nullcontext()
-        )
-        try:
-            ensure_schema(self._engine, upgrade=upgrade, lock_path=lock_path)
-        except sa.exc.OperationalError as e:
-            raise StoreError(f"cannot open the store at {safe_url(url)}: {e.orig}") from e
-
-    def release(self) -> None:
-        self._engine.dispose()
-
-    # -- helpers --------------------------------------------------------------------
-
-    @contextlib.contextmanager
-    def _write(self) -> Iterator[sa.Connection]:
-        with self._serial, self._writer.begin() as conn:
-            yield conn
-
-    @contextlib.contextmanager
-    def _read(self) -> Iterator[sa.Connection]:
-        with self._serial, self._engine.begin() as conn:
-            yield conn
-
-    def _stale_before(self) -> float:
-        return time.time() - self.stale_after
-
-    def _project_id(self, conn: sa.Connection, name: str) -> int:
-        pid = conn.execute(_PROJECT_ID, {"name": name}).scalar()
-        if pid is None:
-            raise ProjectNotFoundError(f"no project named {name!r}")
-        return int(pid)
-
-    def _experiment_id(self, conn: sa.Connection, project_id: int, name: str) -> int:
-        params = {"pid": project_id, "name": name}
-        eid = conn.execute(_EXPERIMENT_ID, params).scalar()
-        if eid is None:
-            upsert(
-                conn,
-                experiments,
-                [{"project_id": project_id, "name": name, "created_at": time.time()}],
-                keys=("project_id", "name"),
-                update=(),
-            )
-            eid = conn.execute(_EXPERIMENT_ID, params).scalar_one()
-        return int(eid)
-
-    def _require_run(self, conn: sa.Connection, run_id: str, *, lock: bool = False) -> None:
-        # Appending rewrites the tail chunk (read-modify-write), so metric writers
-        # of one run take turns: SQLite's BEGIN IMMEDIATE already serialises, the
-        # row lock (FOR UPDATE) does it on PostgreSQL.
-        query = _RUN_FOR_UPDATE if lock else _RUN_EXISTS
-        if conn.execute(query, {"rid": run_id}).scalar() is None:
-            raise RunNotFoundError(f"no run with id {run_id!r}")
-
-    # -- projects and experiments ------------------------------------------------------
-
-    def list_projects(self) -> list[Project]:
-        with self._read() as conn:
-            rows = conn.execute(_PROJECTS.order_by(projects.c.name)).all()
-        return [Project(name=r[0], created_at=r[1], run_count=r[2]) for r in rows]
-
-    def get_project(self, name: str) -> Project:
-        with self._read() as conn:
-            row = conn.execute(_PROJECTS.where(projects.c.name == name)).first()
-        if row is None:
-            raise ProjectNotFoundError(f"no project named {name!r}")
-        return Project(name=row[0], created_at=row[1], run_count=row[2])
-
-    def create_project(self, name: str) -> Project:
-        _experiments.checked_name(name, "project")
-        now = time.time()
-        with self._write() as conn:
-            if self._insert_project(conn, name, now) is None:
-                raise AlreadyExistsError(f"project {name!r} exists", field="name")
-        return Project(name=name, created_at=now, run_count=0)
-
-    def _insert_project(self, conn: sa.Connection, name: str, now: float) -> int | None:
-        """Insert a project; its id, or None when it already existed."""
-        stmt = insert_ignoring_conflicts_for(conn.dialect.name, projects, ("name",))
-        pid = conn.execute(
-            stmt.returning(projects.c.id), {"name": name, "created_at": now}
-        ).scalar()
-        return None if pid is None else int(pid)
-
-    def list_experiments(self, project: str) -> list[Experiment]:
-        with self._read() as conn:
-            pid = self._project_id(conn, project)
-            return _experiments.load_experiments(conn, project, pid)
-
-    def create_experiment(
-        self,
-        project: str,
-        name: str,
-        *,
-        description: str = "",
-        datasets: Sequence[str] = (),
-        models: Sequence[str] = (),
-        hyperparameters: Mapping[str, Any] | None = None,
-        metrics: Sequence[ExperimentMetric] = (),
-        command: str | None = None,
-    ) -> Experiment:
-        _experiments.checked_name(project, "project", field="project")
-        _experiments.checked_name(name)
-        _experiments.checked_text(description, "description")
-        if command is not None:
-            _experiments.checked_command(command)
-        parts = _experiments.definition_parts(
-            datasets=datasets,
-            models=models,
-            hyperparameters={} if hyperparameters is None else hyperparameters,
-            metrics=metrics,
-        )
-        now = time.time()
-        with self._write() as conn:
-            pid = self._insert_project(conn, project, now)
-            if pid is None:
-                pid = self._project_id(conn, project)
-            stmt = insert_ignoring_conflicts_for(
-                conn.dialect.name, experiments, ("project_id", "name")
-            )
-            created = conn.execute(
-                stmt.returning(experiments.c.id),
-                {
-                    "project_id": pid,
-                    "name": name,
-                    "description": description,
-                    "created_at": now,
-                    "definition_json": _experiments.definition_json(parts),
-                    "command": command,
-                },
-            ).scalar()
-            if created is None:
-                raise AlreadyExistsError(
-                    f"project {project!r} has an experiment named {name!r}; update it instead",
-                    field="name",
-                )
-            (experiment,) = _experiments.load_experiments(conn, project, pid, name)
-        return experiment
-
-    def get_experiment(self, project: str, name: str) -> Experiment:
-        with self._read() as conn:
-            pid = self._project_id(conn, project)
-            found = _experiments.load_experiments(conn, project, pid, name)
-        if not found:
-            raise ExperimentNotFoundError(f"no experiment named {name!r} in project {project!r}")
-        return found[0]
-
-    def update_experiment(
-        self,
-        project: str,
-        name: str,
-        *,
-        new_name: str | None = None,
-        description: str | None = None,
-        datasets: Sequence[str] | None = None,
-        models: Sequence[str] | None = None,
-        hyperparameters: Mapping[str, Any] | None = None,
-        metrics: Sequence[ExperimentMetric] | None = None,
-        command: str | None = None,
-        clear_command: bool = False,
-    ) -> Experiment:
-        values: dict[str, Any] = {}
-        if new_name is not None and new_name != name:
-            values["name"] = _experiments.checked_name(new_name)
-        if description is not None:
-            values["description"] = _experiments.checked_text(description, "description")
-        if command is not None and clear_command:
-            raise InvalidArgumentError("give a command or clear_command, not both", field="command")
-        if command is not None:
-            values["command"] = _experiments.checked_command(command)
-        if clear_command:
-            values["command"] = None
-        parts = _experiments.definition_parts(
-            datasets=datasets, models=models, hyperparameters=hyperparameters, metrics=metrics
-        )
-        values["updated_at"] = time.time()
-        with self._write() as conn:
-            pid = self._project_id(conn, project)
-            eid = _experiments.require_id(conn, project, pid, name, lock=True)
-            if "name" in values and _experiments.find_id(conn, pid, values["name"]) is not None:
-                raise AlreadyExistsError(
-                    f"project {project!r} already has an experiment named {values['name']!r}",
-                    field="name",
-                )
-            if parts:
-                current = _experiments.read_definition(conn, eid)
-                values["definition_json"] = _experiments.definition_json({**current, **parts})
-            try:
-                conn.execute(experiments.update().where(experiments.c.id == eid).values(**values))
-            except sa.exc.IntegrityError as e:  # PostgreSQL: renamed onto a concurrent rename
-                raise AlreadyExistsError(
-                    f"project {project!r} already has an experiment named "
-                    f"{values.get('name', name)!r}",
-                    field="name",
-                ) from e
-            (experiment,) = _experiments.load_experiments(
-                conn, project, pid, values.get("name", name)
-            )
-        return experiment
-
-    def delete_experiment(self, project: str, name: str) -> int:
-        with self._write() as conn:
-            pid = self._project_id(conn, project)
-            # The row lock makes runs created concurrently (PostgreSQL) wait for
-            # this transaction instead of slipping in between the two deletes.
-            eid = _experiments.require_id(conn, project, pid, name, lock=True)
-            # Each run's params, tags, summaries, chunks, batch ids and logs go
-            # by ON DELETE CASCADE (SQLite: PRAGMA foreign_keys=ON, see _engine).
-            deleted = conn.execute(runs.delete().where(runs.c.experiment_id == eid)).rowcount
-            conn.execute(experiments.delete().where(experiments.c.id == eid))
-        return int(deleted)
 
     # -- runs ----------------------------------------------------------------------------
 
@@ -699,7 +431,7 @@ class SqlStore(Store):
                 return
             _metric_io.write_metrics(conn, run_id, batch)
         except sa.exc.IntegrityError as e:
-            if conn.execute(_RUN_EXISTS, {"rid": run_id}).scalar() is None:
+            if conn.execute(RUN_EXISTS, {"rid": run_id}).scalar() is None:
                 raise RunNotFoundError(f"no run with id {run_id!r}") from e
             raise StoreError(f"writing metrics of run {run_id!r} failed: {e.orig}") from e
 
