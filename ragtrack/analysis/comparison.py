@@ -260,25 +260,26 @@ def scatter(runs: Sequence[RunRecord], param: str, metric: str) -> dict[str, Any
     }
 
 
-def objective_candidates(runs: Sequence[RunRecord]) -> list[str]:
-    """Summary keys with a finite number in every run (sorted): the metrics that can
-    colour a parallel-coordinates plot or be explained by param importance.
+def objective_candidates(runs: Sequence[RunRecord], min_runs: int | None = None) -> list[str]:
+    """Summary keys with a finite number in at least ``min_runs`` runs (default:
+    every run), sorted: the metrics that can colour a parallel-coordinates plot
+    or be explained by param importance.
 
     Example:
         >>> from ragtrack.entities import RunRecord, RunStatus
         >>> runs = [RunRecord(id=str(i), project="p", experiment=None, name=str(i),
         ...                   status=RunStatus.COMPLETED, created_at=0.0, explicit_summary=s)
         ...         for i, s in enumerate([{"acc": 0.5, "f1": 0.1}, {"acc": 0.7}])]
-        >>> objective_candidates(runs)
-        ['acc']
+        >>> objective_candidates(runs), objective_candidates(runs, min_runs=1)
+        (['acc'], ['acc', 'f1'])
     """
-    if not runs:
-        return []
-    keys: set[str] | None = None
+    needed = len(runs) if min_runs is None else min_runs
+    seen: dict[str, int] = {}
     for run in runs:
-        finite = {k for k, v in run.summary.items() if finite_number(v) is not None}
-        keys = finite if keys is None else keys & finite
-    return sorted(keys or ())
+        for key, value in run.summary.items():
+            if finite_number(value) is not None:
+                seen[key] = seen.get(key, 0) + 1
+    return sorted(key for key, count in seen.items() if count >= needed)
 
 
 def metric_value(run: RunRecord, metric: str) -> float | None:

@@ -31,6 +31,7 @@ from ragtrack.analysis.charts import series_chart
 from ragtrack.analysis.comparison import (
     ParamTable,
     json_safe,
+    objective_candidates,
     parallel_coordinates,
     param_table,
     scatter,
@@ -46,7 +47,7 @@ from ragtrack.exceptions import (
 from ragtrack.server.api._common import wire
 from ragtrack.server.ui._links import Links, links_for
 from ragtrack.server.ui._pages import page, query_float, query_int, store_of, ui_router
-from ragtrack.server.ui.views.importance import default_metric, metric_candidates
+from ragtrack.server.ui.views.importance import default_metric
 from ragtrack.storage import Store
 from ragtrack.storage.filter import Field, InList
 from ragtrack.storage.rest import _wire
@@ -254,7 +255,7 @@ def compare_page(request: Request, store: Store) -> CompareContext:
     # Any metric with a number in two runs can be the objective (runs without it
     # are left out of the plots, which say so), not only those every run has: a
     # failed run in the selection would otherwise rule out every evaluation metric.
-    objectives = metric_candidates(runs)
+    objectives = objective_candidates(runs, min_runs=2)
     objective = request.query_params.get("metric") or default_metric(runs, objectives, first)
     if objective is not None and objective not in objectives:
         objectives = [objective, *objectives]

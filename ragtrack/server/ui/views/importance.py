@@ -27,10 +27,9 @@ from typing import Any
 
 from starlette.requests import Request
 
-from ragtrack.analysis.comparison import json_safe
+from ragtrack.analysis.comparison import json_safe, objective_candidates
 from ragtrack.analysis.importance import ParamImportance, param_importance
 from ragtrack.entities import Experiment, MetricGoal, RunRecord
-from ragtrack.entities.values import finite_number
 from ragtrack.server.ui._links import Links, links_for
 from ragtrack.server.ui._pages import page, ui_router
 from ragtrack.storage import Store
@@ -63,25 +62,6 @@ def metric_sort(metric: str, goal: MetricGoal | None = None) -> str:
         ('-metrics.recall@10', 'metrics.`my loss`')
     """
     return str(OrderKey(Field("metrics", metric), descending=goal is not MetricGoal.MIN))
-
-
-def metric_candidates(runs: Sequence[RunRecord]) -> list[str]:
-    """Summary keys with a finite number in at least two runs, sorted by key.
-
-    Example:
-        >>> from ragtrack.entities import RunRecord, RunStatus
-        >>> runs = [RunRecord(id=str(i), project="p", experiment=None, name=str(i),
-        ...                   status=RunStatus.COMPLETED, created_at=0.0, explicit_summary=s)
-        ...         for i, s in enumerate([{"acc": 0.5, "f1": 0.1}, {"acc": 0.7}])]
-        >>> metric_candidates(runs)
-        ['acc']
-    """
-    seen: dict[str, int] = {}
-    for run in runs:
-        for key, value in run.summary.items():
-            if finite_number(value) is not None:
-                seen[key] = seen.get(key, 0) + 1
-    return sorted(key for key, count in seen.items() if count >= 2)
 
 
 def default_metric(
@@ -205,7 +185,7 @@ def importance_page(request: Request, store: Store) -> ImportanceContext:
     )
     capped = len(runs) > MAX_RUNS
     runs = runs[:MAX_RUNS]
-    candidates = metric_candidates(runs)
+    candidates = objective_candidates(runs, min_runs=2)
     metric = request.query_params.get("metric") or default_metric(runs, candidates, experiment)
     if metric is not None and metric not in candidates:
         # Keep the select truthful about what the page shows (the result says why it is empty).

@@ -230,16 +230,7 @@ class RunsTableContext:
 
 
 def _group_json(row: GroupRow) -> dict[str, Any]:
-    g = row.group
-    return {
-        "value": g.value,
-        "run_count": g.run_count,
-        "metrics": {
-            k: {"count": a.count, "mean": a.mean, "min": a.min, "max": a.max}
-            for k, a in g.metrics.items()
-        },
-        "url": row.url,
-    }
+    return {**_wire.run_group_to_json(row.group), "url": row.url}
 
 
 @page(router, "/projects/{project}/runs", "runs.html")
