@@ -136,7 +136,7 @@
         yaxis: { type: state.log ? "log" : "linear" },
         legend: wide ? { orientation: "v", x: 1.02, y: 1, font: { size: 10 } } : { orientation: "h", y: -0.22 },
         margin: wide ? { l: 55, r: 10, t: 10, b: 40 } : { l: 55, r: 15, t: 10, b: 40 },
-      }, key.replace(/[^\w@.-]+/g, "_"));
+      }, rt.safeFileName(key));
       const down = withData.some((r) => r.chart.downsampled);
       const missing = payload.runs.length - withData.length;
       status.textContent = `${withData.length} of ${payload.runs.length} runs` +
@@ -161,7 +161,7 @@
       card.querySelector("button.csv").addEventListener("click", () => {
         const payload = loaded.get(card);
         if (!payload) { rt.toast("This chart has not loaded yet."); return; }
-        rt.downloadCSV(card.dataset.key.replace(/[^\w@.-]+/g, "_") + ".csv", curveCSVRows(payload));
+        rt.downloadCSV(rt.safeFileName(card.dataset.key) + ".csv", curveCSVRows(payload));
       });
     });
 

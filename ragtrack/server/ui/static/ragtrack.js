@@ -62,6 +62,25 @@
     return Math.abs(x) < 1 ? String(Number(x.toPrecision(4))) : String(Number(x.toPrecision(6)));
   }
 
+  // Mirrors of the server's filters (ragtrack/server/ui/_templates.py).
+  function formatTime(epoch) {
+    if (epoch === null || epoch === undefined) return "";
+    return new Date(epoch * 1000).toISOString().slice(0, 19).replace("T", " ") + " UTC";
+  }
+
+  function formatDuration(s) {
+    if (s === null || s === undefined || !Number.isFinite(s)) return "";
+    if (s < 1) return `${Math.round(s * 1000)} ms`;
+    if (s < 60) return `${s.toFixed(1)} s`;
+    const pad = (n) => String(n).padStart(2, "0");
+    let m = Math.floor(s / 60); const sec = Math.floor(s) % 60;
+    if (m < 60) return `${m}m ${pad(sec)}s`;
+    let h = Math.floor(m / 60); m %= 60;
+    if (h < 24) return `${h}h ${pad(m)}m`;
+    const d = Math.floor(h / 24); h %= 24;
+    return `${d}d ${h}h`;
+  }
+
   function escapeHTML(s) {
     return String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
   }
@@ -76,13 +95,20 @@
     return /[",\n\r]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
   }
 
-  function downloadCSV(filename, rows) {
-    const text = rows.map((row) => row.map(csvCell).join(",")).join("\r\n") + "\r\n";
-    const url = URL.createObjectURL(new Blob([text], { type: "text/csv;charset=utf-8" }));
+  function downloadText(filename, text, type) {
+    const url = URL.createObjectURL(new Blob([text], { type: type || "text/plain;charset=utf-8" }));
     const a = document.createElement("a");
     a.href = url; a.download = filename; document.body.appendChild(a); a.click(); a.remove();
     setTimeout(() => URL.revokeObjectURL(url), 1000);
   }
+
+  function downloadCSV(filename, rows) {
+    const text = rows.map((row) => row.map(csvCell).join(",")).join("\r\n") + "\r\n";
+    downloadText(filename, text, "text/csv;charset=utf-8");
+  }
+
+  // A run name or metric key as a file name: "train/loss" -> "train_loss".
+  const safeFileName = (s) => String(s).replace(/[^\w.@-]+/g, "_");
 
   // The text of a table (header + body rows) as CSV rows; cells may carry data-value.
   function tableRows(table) {
@@ -124,6 +150,7 @@
     window.history.replaceState(null, "", url.toString().replace(/%2C/gi, ","));
   }
 
-  window.ragtrack = { toast, getJSON, sendJSON, parseWire, formatNumber, escapeHTML, debounce,
-    downloadCSV, tableRows, plot, whenVisible, setQuery };
+  window.ragtrack = { toast, getJSON, sendJSON, parseWire, formatNumber, formatTime,
+    formatDuration, escapeHTML, debounce, downloadText, downloadCSV, safeFileName, tableRows, plot,
+    whenVisible, setQuery };
 })();

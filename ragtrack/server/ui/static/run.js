@@ -17,33 +17,10 @@
   let metricCounts = data.metric_counts || {};
   let startedAt = data.started_at;
 
-  // ---------------------------------------------------------------- formatting
-  // Mirrors of the server's filters (ragtrack/server/ui/_templates.py).
-  function fmtTime(epoch) {
-    if (epoch === null || epoch === undefined) return "";
-    return new Date(epoch * 1000).toISOString().slice(0, 19).replace("T", " ") + " UTC";
-  }
-  function fmtDuration(s) {
-    if (s === null || s === undefined) return "";
-    if (s < 1) return `${Math.round(s * 1000)} ms`;
-    if (s < 60) return `${s.toFixed(1)} s`;
-    const pad = (n) => String(n).padStart(2, "0");
-    let m = Math.floor(s / 60); const sec = Math.floor(s) % 60;
-    if (m < 60) return `${m}m ${pad(sec)}s`;
-    let h = Math.floor(m / 60); m %= 60;
-    if (h < 24) return `${h}h ${pad(m)}m`;
-    const d = Math.floor(h / 24); h %= 24;
-    return `${d}d ${h}h`;
-  }
+  const fmtTime = rt.formatTime;
+  const fmtDuration = rt.formatDuration;
   const badge = (s) => `<span class="status status-${esc(s)}">${esc(s)}</span>`;
-  const safeName = (s) => String(s).replace(/[^\w.@-]+/g, "_");
-
-  function downloadText(filename, text, type) {
-    const url = URL.createObjectURL(new Blob([text], { type: type || "text/plain;charset=utf-8" }));
-    const a = document.createElement("a");
-    a.href = url; a.download = filename; document.body.appendChild(a); a.click(); a.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 1000);
-  }
+  const safeName = rt.safeFileName;
 
   // ---------------------------------------------------------------- tabs
   const tabs = $$('[role="tab"]');
@@ -379,7 +356,7 @@
     diffButton.addEventListener("click", async () => {
       try {
         const page = await rt.getJSON(links.json);
-        downloadText(safeName(`${data.name}`) + ".diff", page.metadata.git.diff, "text/x-diff;charset=utf-8");
+        rt.downloadText(safeName(`${data.name}`) + ".diff", page.metadata.git.diff, "text/x-diff;charset=utf-8");
       } catch (err) { rt.toast(`Could not download the diff: ${err.message}`, true); }
     });
   }
