@@ -21,7 +21,6 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import math
 import os
@@ -32,8 +31,8 @@ import numpy as np
 
 import ragtrack
 from ragtrack.entities import ExperimentMetric, MetricGoal
-from ragtrack.exceptions import AlreadyExistsError, InvalidArgumentError
-from ragtrack.storage import open_store
+from ragtrack.exceptions import InvalidArgumentError, ProjectNotFoundError
+from ragtrack.storage import Store, open_store
 
 CHUNK_SIZES = (256, 512, 1024)
 TOP_KS = (3, 5, 10)
@@ -88,6 +87,12 @@ def log_demo_runs(
 ) -> list[str]:
     """Log ``n_runs`` chunking-sweep runs and three reranker runs; return their ids.
 
+    Running it again replaces what an earlier demo logged to ``project`` (its
+    two experiments and their runs), so ``make run`` twice shows one demo, not
+    two with the same run names. Anything else stays: other projects, and
+    other experiments and runs of ``project``. An experiment of the same name
+    that the demo did not define is refused (InvalidArgumentError), not deleted.
+
     Args:
         dir: the store directory (``None``: ``$RAGTRACK_DIR`` or ``./.ragtrack``).
         project: project to log to.
@@ -110,7 +115,7 @@ def log_demo_runs(
     """
     if isinstance(n_runs, bool) or not isinstance(n_runs, int) or not 1 <= n_runs <= 500:
         raise InvalidArgumentError(f"n_runs must be an int from 1 to 500, got {n_runs!r}")
-    _define_experiments(dir, project)
+    _replace_experiments(dir, project)
     ids = []
     seen: Counter[tuple[int, int, str]] = Counter()
     for index, combo in enumerate(sweep_plan(n_runs, seed)):
@@ -154,23 +159,48 @@ _GOALS = (
 )
 
 
-def _define_experiments(dir: str | os.PathLike[str] | None, project: str) -> None:
+def _replace_experiments(dir: str | os.PathLike[str] | None, project: str) -> None:
     store = open_store(dir, shared=True)
     try:
+        existing = _demo_experiments_in(store, project)
+        for name in existing:
+            store.delete_experiment(project, name)  # and its runs
         for name, description, models, hyperparameters in _EXPERIMENTS:
-            # When the demo ran before, the definition stays as it is.
-            with contextlib.suppress(AlreadyExistsError):
-                store.create_experiment(
-                    project,
-                    name,
-                    description=description,
-                    datasets=["fiqa-2018-mini"],
-                    models=models,
-                    hyperparameters=hyperparameters,
-                    metrics=_GOALS,
-                )
+            store.create_experiment(
+                project,
+                name,
+                description=description,
+                datasets=["fiqa-2018-mini"],
+                models=models,
+                hyperparameters=hyperparameters,
+                metrics=_GOALS,
+            )
     finally:
         store.close()
+
+
+def _demo_experiments_in(store: Store, project: str) -> list[str]:
+    """The demo's experiments already in ``project``; all checked before any is
+    deleted, so a refusal leaves the project as it was."""
+    try:
+        experiments = {e.name: e for e in store.list_experiments(project)}
+    except ProjectNotFoundError:
+        return []
+    found = []
+    for name, description, _, _ in _EXPERIMENTS:
+        experiment = experiments.get(name)
+        if experiment is None:
+            continue
+        # The description is the demo's mark: an experiment of that name with
+        # another one is somebody's work, which the demo must not delete.
+        if experiment.description != description:
+            raise InvalidArgumentError(
+                f"project {project!r} has an experiment {name!r} that the demo did not "
+                f"define; run the demo in another project: ragtrack demo --project NAME",
+                field="project",
+            )
+        found.append(name)
+    return found
 
 
 def sweep_plan(n_runs: int, seed: int = 0) -> list[tuple[int, int, str]]:

@@ -41,7 +41,7 @@ BEST_BY = "recall@10"
 def demo(state: CliState, n_runs: int, project: str, seed: int) -> None:
     """Log realistic RAG demo runs to explore.
 
-    Takes a few seconds. Running it again adds more runs to the project.
+    Takes a few seconds. Running it again replaces the runs it logged before.
     """
     ids = log_demo_runs(state.dir, project=project, n_runs=n_runs, seed=seed)
     api = state.api()

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from click.testing import Result
 
+import ragtrack
 from ragtrack import Api
 from ragtrack.demo import CHUNK_SIZES, log_demo_runs, sweep_plan
 from ragtrack.exceptions import InvalidArgumentError
@@ -187,3 +188,43 @@ def test_negative_seed_is_a_usage_error(tmp_path: Path) -> None:
 
     result = CliRunner().invoke(cli, ["--dir", str(tmp_path), "demo", "--seed", "-1"])
     assert result.exit_code == 2 and "unexpected" not in result.output
+
+
+def test_running_the_demo_again_replaces_its_runs_and_nothing_else(tmp_path: Path) -> None:
+    # `make run` twice: one demo (15 runs, unique names), not two on top of each other.
+    store = tmp_path / "store"
+    first = log_demo_runs(store, n_runs=2)
+    with ragtrack.init(project="rag-demo", experiment="mine", name="keep-me", dir=store) as run:
+        run.log({"recall@10": 0.5})
+    with ragtrack.init(project="other", name="keep-me-too", dir=store):
+        pass
+    second = log_demo_runs(store, n_runs=2)
+    api = Api(store)
+    try:
+        runs = api.runs("rag-demo")
+        names = [r.name for r in runs]
+        assert sorted(r.id for r in runs if r.experiment != "mine") == sorted(second)
+        assert not set(first) & {r.id for r in runs}
+        assert len(names) == len(set(names)) == 6
+        assert "keep-me" in names
+        assert [r.name for r in api.runs("other")] == ["keep-me-too"]
+        assert {e.name: e.run_count for e in api.experiments("rag-demo")} == {
+            "chunking": 2,
+            "reranker": 3,
+            "mine": 1,
+        }
+    finally:
+        api.close()
+
+
+def test_the_demo_refuses_to_replace_an_experiment_it_did_not_define(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    with ragtrack.init(project="work", experiment="chunking", name="real", dir=store):
+        pass
+    with pytest.raises(InvalidArgumentError, match="did not define; run the demo in another"):
+        log_demo_runs(store, project="work", n_runs=1)
+    api = Api(store)
+    try:
+        assert [r.name for r in api.runs("work")] == ["real"]
+    finally:
+        api.close()
