@@ -209,13 +209,14 @@
     });
 
     document.getElementById("params-csv").addEventListener("click", () => {
-      const rows = [["param"].concat(runs.map((r) => r.name))];
+      // One column per run; names are not unique, so the first row holds the ids.
+      const rows = [["run_id"].concat(runs.map((r) => r.id)), ["param"].concat(runs.map((r) => r.name))];
       for (const row of data.params.differing) rows.push([row.key].concat(row.texts.map((t) => (t === null ? "" : t))));
       for (const row of data.params.identical) rows.push([row.key].concat(row.texts));
       rt.downloadCSV("params.csv", rows);
     });
     document.getElementById("summary-csv").addEventListener("click", () => {
-      const rows = [["metric"].concat(runs.map((r) => r.name))];
+      const rows = [["run_id"].concat(runs.map((r) => r.id)), ["metric"].concat(runs.map((r) => r.name))];
       for (const row of data.summary) rows.push([row.key].concat(row.values));
       rt.downloadCSV("summary-metrics.csv", rows);
     });

@@ -90,8 +90,14 @@
     return function (...args) { clearTimeout(timer); timer = setTimeout(() => fn.apply(this, args), ms); };
   }
 
+  // A spreadsheet runs a cell starting with = + - @, tab or CR as a formula, and names,
+  // tags and params are user-controlled: OWASP's CSV-injection advice is to prefix such a
+  // cell with a single quote. Numbers stay numbers (-0.5 and -Infinity are not formulas).
+  const FORMULA_START = /^[=+\-@\t\r]/;
+  const NUMBER = /^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$|^[-+]?Infinity$|^NaN$/;
   function csvCell(v) {
-    const s = v === null || v === undefined ? "" : String(v);
+    let s = v === null || v === undefined ? "" : String(v);
+    if (typeof v !== "number" && FORMULA_START.test(s) && !NUMBER.test(s)) s = "'" + s;
     return /[",\n\r]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
   }
 
@@ -151,6 +157,6 @@
   }
 
   window.ragtrack = { toast, getJSON, sendJSON, parseWire, formatNumber, formatTime,
-    formatDuration, escapeHTML, debounce, downloadText, downloadCSV, safeFileName, tableRows, plot,
+    formatDuration, escapeHTML, debounce, csvCell, downloadText, downloadCSV, safeFileName, tableRows, plot,
     whenVisible, setQuery };
 })();

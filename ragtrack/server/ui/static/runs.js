@@ -46,16 +46,22 @@
   updateSelection();
 
   // -- CSV export of what the page shows ------------------------------------------
-  function csvButton(buttonId, tableId) {
+  // Run names are not unique: the runs' CSV starts with their ids.
+  function runRows(source) {
+    const rows = rt.tableRows(source);
+    const trs = Array.from(source.querySelectorAll("tr"));
+    return rows.map((row, i) => [i === 0 ? "run_id" : trs[i].dataset.runId || ""].concat(row));
+  }
+  function csvButton(buttonId, tableId, rowsOf) {
     const button = document.getElementById(buttonId), source = document.getElementById(tableId);
     if (!button || !source) return;
     button.addEventListener("click", () => {
-      rt.downloadCSV(button.dataset.filename || "runs.csv", rt.tableRows(source));
+      rt.downloadCSV(button.dataset.filename || "runs.csv", rowsOf(source));
       rt.toast("CSV downloaded.");
     });
   }
-  csvButton("csv-button", "runs-table");
-  csvButton("groups-csv-button", "groups-table");
+  csvButton("csv-button", "runs-table", runRows);
+  csvButton("groups-csv-button", "groups-table", rt.tableRows);
 
   // -- keyboard: arrows move between rows, Space selects, Enter opens (a link) -------
   const rowLinks = () => Array.from(table.querySelectorAll("tbody a.run-link"));
