@@ -345,3 +345,19 @@ def test_out_of_range_paging_is_a_usage_error(
     result = ragtrack_cli("runs", "list", option, "99999999999999999999")
     assert result.exit_code == 2
     assert "Traceback" not in result.output and "unexpected" not in result.output
+
+
+def test_a_misspelled_key_warns_on_stderr_and_names_the_nearest(
+    run_ids: dict[str, str], ragtrack_cli: Invoke
+) -> None:
+    result = ragtrack_cli("runs", "list", "-p", "search", "-f", "metrics.recal@10 > 0.5")
+    assert result.exit_code == 0
+    assert result.stdout.splitlines()[-1] == "0 runs"
+    assert result.stderr.startswith(
+        "Warning: no run has metrics.recal@10; did you mean metrics.recall@10"
+    )
+    as_json = ragtrack_cli("runs", "list", "-f", "params.retriever.topk = 5", "--json")
+    assert json.loads(as_json.stdout) == []  # stdout stays one JSON document
+    assert "did you mean params.retriever.top_k?" in as_json.stderr
+    fine = ragtrack_cli("runs", "list", "-f", "params.retriever.top_k = 10")
+    assert fine.stderr == ""

@@ -292,3 +292,18 @@ def test_delete_run_deletes_its_artifacts(api: Any, artifact_store: Any) -> None
     api.error("GET", path, status=404, code="RUN_NOT_FOUND")
     assert artifact_store.list(run["id"]) == []
     api.error("DELETE", path, status=404, code="RUN_NOT_FOUND")
+
+
+def test_a_filter_key_no_run_has_is_a_warning_in_the_search_response(api: Any) -> None:
+    run = api.run(name="a", config={"chunker": {"size": 512}})
+    api.ok("PATCH", f"{API}/runs/{run['id']}/summary", {"values": {"recall@10": 0.7}})
+    params = {"project": "search", "filter": "metrics.recal@10 > 0.5"}
+    found = api.ok("GET", f"{API}/runs", params=params)
+    assert found["runs"] == []
+    (warning,) = found["warnings"]
+    assert warning["code"] == "UNKNOWN_KEY" and warning["field"] == "filter"
+    assert warning["key"] == "metrics.recal@10"
+    assert warning["suggestions"] == ["metrics.recall@10"]
+    assert warning["message"] == "no run has metrics.recal@10; did you mean metrics.recall@10?"
+    good = {"project": "search", "filter": "metrics.recall@10 > 0.5 and params.chunker.size = 512"}
+    assert api.ok("GET", f"{API}/runs", params=good)["warnings"] == []

@@ -27,6 +27,7 @@ from ragtrack.server.api.schemas import (
     SummaryPatch,
 )
 from ragtrack.storage.artifacts import ArtifactStore
+from ragtrack.storage.filter import filter_warnings
 from ragtrack.storage.rest import _wire
 
 runs_router = router("runs")
@@ -69,12 +70,16 @@ def search_runs(
     order_by: OrderQuery = None,
 ) -> Response:
     """Runs matching a filter, newest first unless ``order_by`` says otherwise;
-    a filter that does not parse gives 400 INVALID_FILTER (field ``filter``)."""
+    a filter that does not parse gives 400 INVALID_FILTER (field ``filter``).
+    On the first page, ``warnings`` names each key in the filter that no run
+    has, with the nearest known keys (a typo matches nothing, silently)."""
     runs = store.search_runs(project, filter, order_by, limit=page.limit + 1, offset=page.offset)
+    warnings = filter_warnings(store, project, filter) if page.offset == 0 else []
     return wire(
         {
             "runs": [_wire.run_to_json(r) for r in runs[: page.limit]],
             "next_cursor": page.next_cursor(len(runs) > page.limit),
+            "warnings": [w.to_json() for w in warnings],
         }
     )
 

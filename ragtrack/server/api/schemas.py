@@ -233,9 +233,20 @@ class RunOut(BaseModel):
     explicit_summary: JsonObject
 
 
+class FilterWarningOut(BaseModel):
+    """A filter key no run has (``code`` UNKNOWN_KEY), with the nearest known keys."""
+
+    code: str
+    message: str
+    field: str
+    key: str
+    suggestions: list[str]
+
+
 class RunPage(BaseModel):
     runs: list[RunOut]
     next_cursor: str | None
+    warnings: list[FilterWarningOut] = []
 
 
 class CountOut(BaseModel):

@@ -35,6 +35,7 @@ from ragtrack.storage.filter._ast import (
 from ragtrack.storage.filter._lexer import MAX_FILTER_LENGTH
 from ragtrack.storage.filter._order import parse_order_text
 from ragtrack.storage.filter._parser import MAX_DEPTH, parse_filter_text
+from ragtrack.storage.filter._warnings import FilterWarning, filter_warnings, unknown_keys
 
 __all__ = [
     "MAX_DEPTH",
@@ -47,14 +48,17 @@ __all__ = [
     "Expr",
     "Field",
     "FieldName",
+    "FilterWarning",
     "InList",
     "IsNull",
     "Not",
     "Or",
     "OrderKey",
     "Value",
+    "filter_warnings",
     "parse_filter",
     "parse_order_by",
+    "unknown_keys",
 ]
 
 

@@ -128,3 +128,25 @@ def test_the_keyboard_reaches_the_rows_moves_between_them_and_opens_a_run(page: 
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"/runs/[0-9a-f]+"))
     assert page.get_by_role("heading", level=1).inner_text() == names[1]
+
+
+def test_a_misspelled_key_says_no_run_has_it_and_offers_the_fix(
+    page: Page, ui_server: UiServer
+) -> None:
+    page.goto(RUNS)
+    box = page.get_by_role("searchbox", name="Filter")
+    box.fill("metrics.recal@10 > 0.6")
+    box.press("Enter")
+    page.wait_for_url(re.compile(r"filter=metrics.recal"))
+    assert body_rows(page).count() == 0
+    note = page.locator("#filter-warnings")
+    assert note.get_attribute("role") == "status"
+    assert note.inner_text().startswith(
+        "No run has metrics.recal@10; did you mean metrics.recall@10"
+    )
+    assert page.get_by_role("alert").count() == 0  # a warning, not an error
+    note.get_by_role("link", name="metrics.recall@10").click()
+    page.wait_for_url(re.compile(r"filter=metrics.recall(@|%40)10"))
+    expected = [r for r in ui_server.runs if r.recall is not None and r.recall > 0.6]
+    assert body_rows(page).count() == len(expected) > 0
+    assert page.locator("#filter-warnings").count() == 0

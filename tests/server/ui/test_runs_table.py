@@ -384,3 +384,18 @@ def test_every_link_keeps_the_url_prefix(ui_store: Store) -> None:
     # the prefix but not under the test client's root_path: left out here.
     hrefs = [h for h in TableParser.hrefs(html) if h.startswith("/") and ".json" not in h]
     assert hrefs and all(h.startswith("/rt/") for h in hrefs), hrefs
+
+
+def test_a_misspelled_key_is_a_warning_with_the_nearest_keys(ui_client: TestClient) -> None:
+    url = f"{RUNS}?experiment=chunking&filter={quote('metrics.recal@10 > 0.5')}"
+    data = get_json(ui_client, url)  # a warning, not an error: 200
+    assert data["error"] is None and data["runs"] == []
+    (warning,) = data["warnings"]
+    assert warning["key"] == "metrics.recal@10"
+    assert warning["suggestions"][0] == "metrics.recall@10"
+    html = ui_client.get(url).text
+    assert 'id="filter-warnings"' in html
+    assert "No run of experiment &#39;chunking&#39; has <code>metrics.recal@10</code>" in html
+    assert (
+        get_json(ui_client, f"{RUNS}?filter={quote('metrics.recall@10 > 0.5')}")["warnings"] == []
+    )

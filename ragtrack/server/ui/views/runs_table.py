@@ -53,10 +53,12 @@ from ragtrack.storage.filter import (
     Expr,
     Field,
     FieldName,
+    FilterWarning,
     IsNull,
     OrderKey,
     parse_filter,
     parse_order_by,
+    unknown_keys,
 )
 from ragtrack.storage.rest import _wire
 
@@ -150,6 +152,15 @@ class PageError:
 
 
 @dataclass(frozen=True)
+class KeyWarning:
+    """A filter key no run shown has; each suggestion with the URL of the view
+    whose filter uses it instead (None when the key is not in the text as typed)."""
+
+    warning: FilterWarning
+    fixes: list[tuple[str, str | None]]
+
+
+@dataclass(frozen=True)
 class RunsTableContext:
     """Everything the runs table shows; ``to_json`` is the page's JSON twin."""
 
@@ -164,6 +175,7 @@ class RunsTableContext:
     headers: list[Header]
     groups: list[GroupRow] | None
     error: PageError | None
+    warnings: list[KeyWarning]
     urls: dict[str, str | None]
 
     @property
@@ -225,6 +237,7 @@ class RunsTableContext:
             "group_by": q.group_by,
             "groups": None if self.groups is None else [_group_json(g) for g in self.groups],
             "error": self.error.to_json() if self.error else None,
+            "warnings": [w.warning.to_json() for w in self.warnings],
             "links": self.urls,
         }
 
@@ -245,8 +258,10 @@ def runs_table(request: Request, store: Store) -> RunsTableContext:
     where: str | None = None
     primary: OrderKey | None = None
     total, runs = 0, []
+    warnings: list[KeyWarning] = []
     try:
         where = _scoped_filter(query.filter, query.experiment)
+        warnings = _key_warnings(project, query, keys, links)
     except InvalidFilterError as e:
         error = PageError.of(e, "filter")
     try:
@@ -292,6 +307,7 @@ def runs_table(request: Request, store: Store) -> RunsTableContext:
         ),
         groups=groups,
         error=error,
+        warnings=warnings,
         urls=_page_urls(project, query, total, runs, links, pinned),
     )
 
@@ -318,6 +334,23 @@ def _scoped_filter(user_filter: str, experiment: str | None) -> str | None:
     if experiment is None:
         return user_filter or None
     return _and(user_filter, Comparison(Field("experiment"), "=", experiment))
+
+
+def _key_warnings(project: str, query: TableQuery, keys: RunKeys, links: Links) -> list[KeyWarning]:
+    scope = f" of experiment {query.experiment!r}" if query.experiment else ""
+    out = []
+    for warning in unknown_keys(parse_filter(query.filter), keys, scope):
+        fixes: list[tuple[str, str | None]] = []
+        for suggestion in warning.suggestions:
+            fixed = query.filter.replace(warning.key, suggestion)
+            url = (
+                None
+                if fixed == query.filter
+                else links.runs(project, **query.params(filter=fixed, page=None))
+            )
+            fixes.append((suggestion, url))
+        out.append(KeyWarning(warning, fixes))
+    return out
 
 
 def _and(user_filter: str, condition: Expr) -> str:
