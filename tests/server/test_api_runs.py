@@ -307,3 +307,23 @@ def test_a_filter_key_no_run_has_is_a_warning_in_the_search_response(api: Any) -
     assert warning["message"] == "no run has metrics.recal@10; did you mean metrics.recall@10?"
     good = {"project": "search", "filter": "metrics.recall@10 > 0.5 and params.chunker.size = 512"}
     assert api.ok("GET", f"{API}/runs", params=good)["warnings"] == []
+
+
+def test_run_groups_take_a_param_as_the_filter_language_names_it(api: Any) -> None:
+    api.run(name="a", config={"chunker": {"size": 256}, "params": {"x": 1}})
+    api.run(name="b", config={"chunker": {"size": 512}, "params": {"x": 2}})
+    path = f"{API}/projects/search/run-groups"
+    for group_by in ("chunker.size", "params.chunker.size", "params.`chunker.size`"):
+        groups = api.ok("GET", path, params={"group_by": group_by})["groups"]
+        assert [g["value"] for g in groups] == [256, 512], group_by
+    # A config's own 'params' key is a raw key that exists: it wins.
+    groups = api.ok("GET", path, params={"group_by": "params.x"})["groups"]
+    assert [g["value"] for g in groups] == [1, 2]
+    api.error(
+        "GET",
+        path,
+        params={"group_by": "metrics.loss"},
+        status=400,
+        code="INVALID_ARGUMENT",
+        field="group_by",
+    )

@@ -17,6 +17,7 @@ from ragtrack.server.api.schemas import (
     RunGroupsOut,
     RunKeysOut,
 )
+from ragtrack.storage.filter import param_key
 from ragtrack.storage.rest import _wire
 
 projects_router = router("projects")
@@ -60,7 +61,9 @@ def list_run_keys(
 def aggregate_runs(
     project: str,
     store: StoreDep,
-    group_by: Annotated[str, Query(description="A param key, e.g. chunker.size.")],
+    group_by: Annotated[
+        str, Query(description="A param key, e.g. chunker.size or params.chunker.size.")
+    ],
     metric: Annotated[
         list[str] | None,
         Query(description="A metric to aggregate; repeat for several (at most 50)."),
@@ -72,5 +75,7 @@ def aggregate_runs(
     """The matching runs grouped by the value of param ``group_by``, with count,
     mean, min and max of each metric per group, ordered by value (runs without
     the param last, as value ``null``)."""
+    if group_by.startswith(("params.", "metrics.")):  # the filter language's form too
+        group_by = param_key(group_by, store.list_run_keys(project).params)
     groups = store.aggregate_runs(project, group_by, metric or [], filter)
     return wire({"groups": [_wire.run_group_to_json(g) for g in groups]})

@@ -34,6 +34,7 @@ from ragtrack.storage.filter._ast import (
 )
 from ragtrack.storage.filter._lexer import MAX_FILTER_LENGTH
 from ragtrack.storage.filter._order import parse_order_text
+from ragtrack.storage.filter._params import param_key
 from ragtrack.storage.filter._parser import MAX_DEPTH, parse_filter_text
 from ragtrack.storage.filter._warnings import FilterWarning, filter_warnings, unknown_keys
 
@@ -56,6 +57,7 @@ __all__ = [
     "OrderKey",
     "Value",
     "filter_warnings",
+    "param_key",
     "parse_filter",
     "parse_order_by",
     "unknown_keys",

@@ -150,3 +150,11 @@ def test_a_misspelled_key_says_no_run_has_it_and_offers_the_fix(
     expected = [r for r in ui_server.runs if r.recall is not None and r.recall > 0.6]
     assert body_rows(page).count() == len(expected) > 0
     assert page.locator("#filter-warnings").count() == 0
+
+
+def test_group_by_in_the_filter_languages_form_groups_by_that_param(page: Page) -> None:
+    page.goto(f"{RUNS}?group_by=params.chunker.size")
+    groups = page.get_by_role("table", name="Grouped by chunker.size")
+    labels = groups.locator("tbody").get_by_role("rowheader").all_inner_texts()
+    assert [label.strip() for label in labels] == ["256", "512", "1024"]
+    assert page.get_by_label("Group by").input_value() == "chunker.size"

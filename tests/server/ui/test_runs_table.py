@@ -399,3 +399,20 @@ def test_a_misspelled_key_is_a_warning_with_the_nearest_keys(ui_client: TestClie
     assert (
         get_json(ui_client, f"{RUNS}?filter={quote('metrics.recall@10 > 0.5')}")["warnings"] == []
     )
+
+
+def test_group_by_takes_the_params_form_of_sort_and_columns_too(ui_client: TestClient) -> None:
+    for group_by in ("params.chunker.size", quote("params.`chunker.size`")):
+        data = get_json(ui_client, f"{RUNS}?group_by={group_by}&columns=metrics.recall@10")
+        assert data["group_by"] == "chunker.size"
+        assert [(g["value"], g["run_count"]) for g in data["groups"]] == [
+            (256, 4),
+            (512, 7),
+            (1024, 4),
+        ]
+    html = ui_client.get(f"{RUNS}?group_by=params.chunker.size").text
+    assert '<option value="chunker.size" selected>' in html
+    assert "Grouped by chunker.size" in html
+    data = get_json(ui_client, f"{RUNS}?group_by=metrics.recall@10", status=400)
+    assert data["error"]["field"] == "group_by"
+    assert "is a metric; group by a param" in data["error"]["message"]

@@ -56,6 +56,7 @@ from ragtrack.storage.filter import (
     FilterWarning,
     IsNull,
     OrderKey,
+    param_key,
     parse_filter,
     parse_order_by,
     unknown_keys,
@@ -174,6 +175,7 @@ class RunsTableContext:
     rows: list[Row]
     headers: list[Header]
     groups: list[GroupRow] | None
+    group_param: str | None  # the param key grouped by, however the URL named it
     error: PageError | None
     warnings: list[KeyWarning]
     urls: dict[str, str | None]
@@ -234,7 +236,7 @@ class RunsTableContext:
             "total": self.total,
             "runs": [_wire.run_to_json(r) for r in self.runs],
             "keys": {"params": list(self.keys.params), "metrics": list(self.keys.metrics)},
-            "group_by": q.group_by,
+            "group_by": self.group_param,
             "groups": None if self.groups is None else [_group_json(g) for g in self.groups],
             "error": self.error.to_json() if self.error else None,
             "warnings": [w.warning.to_json() for w in self.warnings],
@@ -284,9 +286,11 @@ def runs_table(request: Request, store: Store) -> RunsTableContext:
     # a click must not make the column it sorted by disappear.
     pinned = query.params(columns=",".join(c.id for c in columns) or None)
     groups = None
+    group_param = None
     if query.group_by and error is None:
         try:
-            groups = _groups(store, project, query, where, columns, links)
+            group_param = param_key(query.group_by, keys.params)
+            groups = _groups(store, project, query, group_param, where, columns, links)
         except InvalidArgumentError as e:
             error = PageError.of(e, "group_by")
     goals = {m.name: m.goal for m in experiment.metrics} if experiment else {}
@@ -306,6 +310,7 @@ def runs_table(request: Request, store: Store) -> RunsTableContext:
             lambda sort: links.runs(project, **{**pinned, "sort": sort, "page": None}),
         ),
         groups=groups,
+        group_param=group_param,
         error=error,
         warnings=warnings,
         urls=_page_urls(project, query, total, runs, links, pinned),
@@ -445,15 +450,15 @@ def _groups(
     store: Store,
     project: str,
     query: TableQuery,
+    group_by: str,
     where: str | None,
     columns: Sequence[Column],
     links: Links,
 ) -> list[GroupRow]:
-    assert query.group_by is not None
     metrics = [c.key for c in columns if c.kind == "metrics"][:MAX_GROUP_METRICS]
     rows = []
-    for group in store.aggregate_runs(project, query.group_by, metrics, where):
-        condition = _param_condition(query.group_by, group.value)
+    for group in store.aggregate_runs(project, group_by, metrics, where):
+        condition = _param_condition(group_by, group.value)
         url = links.runs(
             project, **query.params(filter=_and(query.filter, condition), group_by=None, page=None)
         )
