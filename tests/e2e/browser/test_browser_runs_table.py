@@ -158,3 +158,30 @@ def test_group_by_in_the_filter_languages_form_groups_by_that_param(page: Page) 
     labels = groups.locator("tbody").get_by_role("rowheader").all_inner_texts()
     assert [label.strip() for label in labels] == ["256", "512", "1024"]
     assert page.get_by_label("Group by").input_value() == "chunker.size"
+
+
+def test_the_name_column_stays_in_view_when_a_wide_table_scrolls_sideways(
+    page: Page, ui_server: UiServer
+) -> None:
+    keys = sorted({k for r in ui_server.runs for k in r.params})
+    columns = ",".join(["tags", *(f"params.{k}" for k in keys)])
+    page.goto(f"{RUNS}?columns={columns}&sort=name")
+    wrap = page.locator(".table-wrap").filter(has=runs_table(page))
+    assert wrap.evaluate("el => el.scrollWidth > el.clientWidth + 600")  # wide enough to scroll
+    first = body_rows(page).first.get_by_role("link")
+    before = first.bounding_box()
+    assert before is not None
+    wrap.evaluate("el => { el.scrollLeft = el.scrollWidth; }")
+    after = first.bounding_box()
+    assert after is not None and abs(after["x"] - before["x"]) < 1
+    # Pinned and on top: the point at the name's centre is the name, not a cell under it.
+    on_top = page.evaluate(
+        "([x, y]) => document.elementFromPoint(x, y).closest('a')?.textContent",
+        [after["x"] + after["width"] / 2, after["y"] + after["height"] / 2],
+    )
+    assert on_top == first.inner_text()
+    assert "Tags" in column_labels(page)
+
+
+def column_labels(page: Page) -> list[str]:
+    return [h.strip() for h in runs_table(page).get_by_role("columnheader").all_inner_texts()]

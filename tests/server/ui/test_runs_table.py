@@ -13,9 +13,10 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 
-from ragtrack.entities import RunStatus
+from ragtrack.entities import RunKeys, RunStatus
 from ragtrack.server import create_app
 from ragtrack.server.ui.views._runs_query import field_ref, parse_columns
+from ragtrack.server.ui.views.runs_table import default_columns
 from ragtrack.storage import Store, open_store
 
 with warnings.catch_warnings():
@@ -255,7 +256,7 @@ def test_columns_parameter_is_respected(ui_client: TestClient) -> None:
     ]  # fmt: skip
     response = ui_client.get(f"{RUNS}?columns=recall")
     assert response.status_code == 400
-    assert "is not params.&lt;key&gt; or metrics.&lt;key&gt;" in response.text
+    assert "is not params.&lt;key&gt;, metrics.&lt;key&gt; or tags" in response.text
 
 
 def test_numbers_carry_their_full_precision_for_csv(ui_client: TestClient, ui_store: Store) -> None:
@@ -416,3 +417,41 @@ def test_group_by_takes_the_params_form_of_sort_and_columns_too(ui_client: TestC
     data = get_json(ui_client, f"{RUNS}?group_by=metrics.recall@10", status=400)
     assert data["error"]["field"] == "group_by"
     assert "is a metric; group by a param" in data["error"]["message"]
+
+
+def test_default_params_are_those_a_sweep_varies_not_those_some_runs_lack() -> None:
+    # Six params only one run has (missing is not a value) sort before 'lr' by name;
+    # the column a user wants is lr, which the sweep varies.
+    rare = {f"a{i}": "x" for i in range(6)}
+    flat = [{"lr": 0.1, "seed": 0, **rare}, {"lr": 0.01, "seed": 0}, {"lr": 0.001, "seed": 0}]
+    keys = RunKeys(params=(*sorted(rare), "lr", "seed"), metrics=())
+    columns = [c.id for c in default_columns(None, keys, [], flat)]
+    assert columns[0] == "params.lr"
+    assert columns[1:] == [f"params.a{i}" for i in range(5)]  # then the partial ones
+    assert "params.seed" not in columns  # the same everywhere
+
+
+def test_a_tags_column_can_be_chosen_and_is_not_sortable(ui_client: TestClient) -> None:
+    url = f"{RUNS}?experiment=reranker&columns=tags,metrics.recall@10&sort=name"
+    html = ui_client.get(url).text
+    head, body = table(html)
+    labels = [h.text for h in head]
+    assert labels[5:] == ["Tags", "recall@10"]
+    assert head[5].links == []  # the filter language cannot order by tags
+    assert {row[5].text for row in body} == {"candidate"}
+    assert '<input type="checkbox" name="columns" value="tags" checked> Tags' in html
+    assert get_json(ui_client, url)["columns"] == ["tags", "metrics.recall@10"]
+    unchosen = ui_client.get(RUNS).text
+    assert '<input type="checkbox" name="columns" value="tags"> Tags' in unchosen
+
+
+def test_each_number_column_shows_one_precision(ui_client: TestClient) -> None:
+    html = ui_client.get(
+        f"{RUNS}?columns=metrics.recall@10,metrics.latency_ms,params.chunker.size"
+    ).text
+    for label in ("recall@10", "latency_ms", "chunker.size"):
+        texts = [t for t in column(html, label) if t]
+        decimals = {len(t.partition(".")[2]) for t in texts}
+        assert len(decimals) == 1, (label, texts)
+    assert all("." not in t for t in column(html, "chunker.size"))
+    assert all(len(t.partition(".")[2]) == 4 for t in column(html, "recall@10") if t)

@@ -23,8 +23,10 @@ DEFAULT_METRIC_COLUMNS = 6
 DEFAULT_PARAM_COLUMNS = 6
 MAX_COLUMNS = 200
 
-ColumnKind = Literal["params", "metrics"]
+ColumnKind = Literal["params", "metrics", "tags"]
 _KINDS: tuple[ColumnKind, ...] = ("params", "metrics")
+#: The ``columns`` item of the run's tags (not a key: the only column of its kind).
+TAGS_COLUMN = "tags"
 
 
 def field_ref(kind: ColumnKind, key: str) -> str:
@@ -43,26 +45,26 @@ def field_ref(kind: ColumnKind, key: str) -> str:
 
 @dataclass(frozen=True)
 class Column:
-    """A chosen column: a param or a metric (summary value) key."""
+    """A chosen column: a param or a metric (summary value) key, or the tags."""
 
     kind: ColumnKind
-    key: str
+    key: str = ""
 
     @property
     def id(self) -> str:
-        """What the ``columns`` URL parameter holds: ``metrics.recall@10``."""
-        return f"{self.kind}.{self.key}"
+        """What the ``columns`` URL parameter holds: ``metrics.recall@10``, ``tags``."""
+        return TAGS_COLUMN if self.kind == "tags" else f"{self.kind}.{self.key}"
 
 
 def parse_columns(values: Iterable[str]) -> tuple[Column, ...]:
     """Columns from ``columns`` URL values: comma-separated ``params.<key>`` and
-    ``metrics.<key>`` items, repeated parameters allowed. Keys are raw (no
-    backticks); since a key may hold a comma, a piece that does not start with
-    ``params.`` or ``metrics.`` continues the item before it.
+    ``metrics.<key>`` items and ``tags``, repeated parameters allowed. Keys are
+    raw (no backticks); since a key may hold a comma, a piece that does not
+    start with ``params.``, ``metrics.`` or is ``tags`` continues the item before it.
 
     Example:
-        >>> [c.id for c in parse_columns(["metrics.recall@10,params.a,b", "metrics.eval/loss"])]
-        ['metrics.recall@10', 'params.a,b', 'metrics.eval/loss']
+        >>> [c.id for c in parse_columns(["metrics.recall@10,params.a,b", "tags,metrics.x"])]
+        ['metrics.recall@10', 'params.a,b', 'tags', 'metrics.x']
     """
     items: list[str] = []
     for value in values:
@@ -70,17 +72,21 @@ def parse_columns(values: Iterable[str]) -> tuple[Column, ...]:
         for piece in value.split(","):
             if not piece.strip():  # 'a,,b' and a trailing comma: nothing to add
                 continue
-            if pieces and not piece.strip().startswith(("params.", "metrics.")):
+            starts_item = piece.strip().startswith(("params.", "metrics."))
+            if pieces and not starts_item and piece.strip() != TAGS_COLUMN:
                 pieces[-1] += "," + piece
             else:
                 pieces.append(piece)
         items.extend(p.strip() for p in pieces)
     columns: dict[Column, None] = {}
     for item in items:
+        if item == TAGS_COLUMN:
+            columns[Column("tags")] = None
+            continue
         kind, _, key = item.partition(".")
         if kind not in _KINDS or not key:
             raise InvalidArgumentError(
-                f"columns: {item!r} is not params.<key> or metrics.<key>; "
+                f"columns: {item!r} is not params.<key>, metrics.<key> or tags; "
                 f"separate columns with commas, e.g. metrics.recall@10,params.chunker.size",
                 field="columns",
             )

@@ -108,7 +108,7 @@ class Header:
     kind: str  # "fixed", "params" or "metrics": styles the header
     numeric: bool
     aria_sort: str | None
-    sort_url: str
+    sort_url: str | None  # None: the column cannot be sorted by (tags)
     export: str  # the CSV header: 'metrics.recall@10', 'duration_s'
 
 
@@ -216,6 +216,10 @@ class RunsTableContext:
             if k not in exclude and v not in (None, "")
         ]
 
+    @property
+    def tags_shown(self) -> bool:
+        return any(c.kind == "tags" for c in self.columns)
+
     def picker(self, kind: ColumnKind) -> list[tuple[str, bool]]:
         """(key, chosen) of every key of ``kind`` the column picker offers."""
         chosen = {c.key for c in self.columns if c.kind == kind}
@@ -302,7 +306,14 @@ def runs_table(request: Request, store: Store) -> RunsTableContext:
         keys=keys,
         total=total,
         runs=runs,
-        rows=[_row(run, params, columns, links) for run, params in zip(runs, flat, strict=True)],
+        rows=[
+            Row(run, links.run(run.id), run.duration, cells)
+            for run, cells in zip(
+                runs,
+                align_precision([_cells(r, p, columns) for r, p in zip(runs, flat, strict=True)]),
+                strict=True,
+            )
+        ],
         headers=_headers(
             primary,
             columns,
@@ -375,7 +386,8 @@ def default_columns(
 ) -> tuple[Column, ...]:
     """The experiment's defined metrics, then up to 6 more metric keys (those
     of the shown runs first, ``system/`` keys last) and up to 6 param keys:
-    those whose value differs between the shown runs (all when none does).
+    those whose logged values differ between the shown runs first, then those
+    that only some runs have (all params when every one is the same everywhere).
 
     Example:
         >>> keys = RunKeys(params=("lr", "model"), metrics=("recall@10", "train/loss"))
@@ -387,21 +399,62 @@ def default_columns(
     more = sorted(set(keys.metrics) - set(defined), key=lambda k: _metric_rank(k, on_page))
     metrics = defined + more[:DEFAULT_METRIC_COLUMNS]
 
-    def varies(key: str) -> bool:
-        return len({group_key(p.get(key)) for p in flat_params}) > 1
+    def rank(key: str) -> int:
+        present = [p[key] for p in flat_params if key in p]
+        if len({group_key(v) for v in present}) > 1:
+            return 0  # what a sweep varies
+        # A param only some runs have (a reranker added in a later experiment)
+        # says less than one a sweep varies: missing is not a value.
+        return 1 if len(present) < len(flat_params) else 2
 
     # Params that are the same in every shown run say nothing about the runs.
-    params = [k for k in keys.params if varies(k)] or list(keys.params)
-    params = params[:DEFAULT_PARAM_COLUMNS]
+    ranks = {k: rank(k) for k in keys.params}
+    params = sorted((k for k in keys.params if ranks[k] < 2), key=ranks.__getitem__)
+    params = (params or list(keys.params))[:DEFAULT_PARAM_COLUMNS]
     return tuple(Column("metrics", k) for k in metrics) + tuple(Column("params", k) for k in params)
 
 
-def _row(run: RunRecord, params: Mapping[str, Any], columns: Sequence[Column], links: Links) -> Row:
+def _cells(run: RunRecord, params: Mapping[str, Any], columns: Sequence[Column]) -> list[Cell]:
     summary = run.summary
-    cells = [
-        value_cell(params.get(c.key) if c.kind == "params" else summary.get(c.key)) for c in columns
-    ]
-    return Row(run, links.run(run.id), run.duration, cells)
+
+    def cell(c: Column) -> Cell:
+        if c.kind == "tags":
+            return Cell(", ".join(run.tags))
+        return value_cell(params.get(c.key) if c.kind == "params" else summary.get(c.key))
+
+    return [cell(c) for c in columns]
+
+
+#: More decimals than this and a column keeps each value's own precision.
+_MAX_DECIMALS = 6
+
+
+def align_precision(rows: Sequence[Sequence[Cell]]) -> list[list[Cell]]:
+    """Cells of rows whose number columns show one number of decimals each, so
+    values line up and 0.59 next to 0.6123 reads 0.5900: the most decimals any
+    value of the column needs at 4 significant digits. A column holding a value
+    shown in scientific notation keeps each value as it is; so do NaN and
+    infinities.
+
+    Example:
+        >>> rows = [[value_cell(0.59), value_cell(3)], [value_cell(0.61234), value_cell(4)]]
+        >>> [[c.text for c in row] for row in align_precision(rows)]
+        [['0.5900', '3'], ['0.6123', '4']]
+    """
+    columns = [list(column) for column in zip(*rows, strict=True)]
+    for column in columns:
+        finite = [
+            i for i, c in enumerate(column) if c.numeric and math.isfinite(float(c.value or "nan"))
+        ]
+        texts = [column[i].text for i in finite]
+        if not texts or any("e" in t for t in texts):
+            continue
+        decimals = max(len(t.partition(".")[2]) for t in texts)
+        if decimals > _MAX_DECIMALS:
+            continue
+        for i in finite:
+            column[i] = column[i]._replace(text=f"{float(column[i].value or 0):.{decimals}f}")
+    return [list(row) for row in zip(*columns, strict=True)] if columns else [list(r) for r in rows]
 
 
 _FIXED: tuple[tuple[FieldName, str, bool, str], ...] = (
@@ -442,7 +495,10 @@ def _headers(
         for n, label, num, export in _FIXED
     ]
     for c in columns:
-        headers.append(header(Field(c.kind, c.key), c.key, c.id, c.kind, True, c.id))
+        if c.kind == "tags":
+            headers.append(Header("Tags", "tags", "fixed", False, None, None, c.id))
+        else:
+            headers.append(header(Field(c.kind, c.key), c.key, c.id, c.kind, True, c.id))
     return headers
 
 
