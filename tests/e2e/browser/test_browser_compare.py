@@ -102,3 +102,43 @@ def test_the_importance_page_ranks_chunk_size_first(page: Page) -> None:
     bars = chart.locator(".barlayer .point")
     bars.first.wait_for()
     assert bars.count() == len(importance_ranking(page.get_by_role("main")))
+
+
+@pytest.fixture(scope="module")
+def fifty_runs(ui_server: UiServer) -> list[str]:
+    """50 runs with a loss curve, in their own project (the demo's counts hold)."""
+    from ragtrack.entities import MetricSeries
+    from ragtrack.storage import open_store
+
+    store = open_store(ui_server.dir, create=False)
+    try:
+        ids = []
+        for i in range(50):
+            run = store.create_run(project="compare-fifty", name=f"trial-{i:02d}")
+            losses = [1.0 / (1 + step + i) for step in range(3)]
+            series = MetricSeries.from_lists([0, 1, 2], losses, [1e9, 1e9 + 1, 1e9 + 2])
+            store.log_metrics(run.id, {"loss": series})
+            ids.append(run.id)
+        return ids
+    finally:
+        store.close()
+
+
+def test_fifty_compared_runs_are_each_drawn_their_own_way_and_losses_marked_lowest(
+    page: Page, fifty_runs: list[str]
+) -> None:
+    page.goto(f"/compare?runs={','.join(fifty_runs)}")
+    chart = page.get_by_role("img", name="loss of each compared run")
+    trace_names(chart, 50)
+    styles = chart.evaluate(
+        "el => (el.closest('.js-plotly-plot') || el.querySelector('.js-plotly-plot'))"
+        ".data.map(t => [t.line.color, t.line.dash || 'solid'])"
+    )
+    assert len({tuple(s) for s in styles}) == 50  # no two runs look alike
+    # No goal is defined for 'loss', and higher is not better: the lowest is the marked one.
+    summary = page.get_by_role("table", name="Summary value of each metric per run")
+    row = summary.get_by_role("row").filter(has=page.get_by_role("rowheader", name="loss"))
+    marked = row.locator("td.marked")
+    assert marked.count() == 1
+    assert float(marked.get_attribute("data-value") or "nan") == 1 / 52  # trial-49's last
+    assert "lowest" in row.inner_text()

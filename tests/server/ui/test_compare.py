@@ -13,7 +13,12 @@ import pytest
 from ragtrack.entities import RunRecord, RunStatus
 from ragtrack.entities.values import config_leaves
 from ragtrack.server import create_app
-from ragtrack.server.ui.views.compare import MAX_RUNS, default_max_points, run_colour
+from ragtrack.server.ui.views.compare import (
+    MAX_RUNS,
+    default_max_points,
+    run_colour,
+    run_style,
+)
 from ragtrack.server.ui.views.importance import default_metric
 from ragtrack.storage import Store
 from ragtrack.storage.sql import SqlStore
@@ -92,8 +97,15 @@ def test_objective_defaults_to_the_experiment_definition_and_marks_the_best(
     latency = [r.summary["latency_ms"] for r in (best, other)]
     assert rows["latency_ms"]["goal"] == "min"
     assert rows["latency_ms"]["marked"] == [latency.index(min(latency))]
-    # mrr has no goal: the highest is marked, and called that.
-    assert rows["mrr"]["goal"] is None and rows["mrr"]["mark"] == "highest"
+    # mrr has no goal but its name says higher is better: the highest is marked, called that.
+    assert rows["mrr"]["goal"] == "max" and rows["mrr"]["goal_inferred"]
+    assert rows["mrr"]["mark"] == "highest"
+    # A loss without a goal is marked at its lowest, not at its worst.
+    loss = [r.summary["train/loss"] for r in (best, other)]
+    assert rows["train/loss"]["goal"] == "min" and rows["train/loss"]["mark"] == "lowest"
+    assert rows["train/loss"]["marked"] == [loss.index(min(loss))]
+    # The learning rate has no better direction: nothing is marked.
+    assert rows["train/lr"]["goal"] is None and rows["train/lr"]["marked"] == []
     # The metric chosen in the URL wins, and drives the scatter and parallel coordinates.
     chosen = ui_client.get(f"/compare.json?runs={best.id},{other.id}&metric=ndcg@10").json()
     assert chosen["objective"] == "ndcg@10"
@@ -216,11 +228,14 @@ def test_bad_chart_options_name_the_parameter(
         assert response.status_code == 400 and response.json()["error"]["field"] == field
 
 
-def test_run_colours_are_fixed_and_distinct() -> None:
-    colours = [run_colour(i) for i in range(MAX_RUNS)]
-    assert len(set(colours)) == MAX_RUNS
-    assert all(c.startswith("#") and len(c) == 7 for c in colours)
-    assert run_colour(3) == run_colour(3)
+def test_run_styles_are_fixed_and_distinct_for_every_run_compare_takes() -> None:
+    # Ten colours an eye tells apart, then the same colours dashed: 50 hues would not be.
+    styles = [run_style(i) for i in range(MAX_RUNS)]
+    assert len({(s.colour, s.dash) for s in styles}) == MAX_RUNS
+    assert len({(s.colour, s.symbol) for s in styles}) == MAX_RUNS
+    assert len({s.colour for s in styles}) == 10
+    assert all(c.startswith("#") and len(c) == 7 for c in (s.colour for s in styles))
+    assert run_style(3) == run_style(3) and run_colour(13) == run_style(13).colour
 
 
 @pytest.fixture

@@ -159,6 +159,13 @@ def test_first_click_on_a_header_sorts_the_useful_way(ui_client: TestClient) -> 
     assert sorts["Duration"] == "-duration"
     assert sorts["recall@10"] == "-metrics.recall@10"
     assert sorts["latency_ms"] == "metrics.latency_ms"  # the experiment's goal is min
+    columns = "metrics.train/loss,metrics.mrr,metrics.train/lr"
+    head, _ = table(ui_client.get(f"{RUNS}?experiment=chunking&columns={columns}").text)
+    by_name = {h.text: parse_qs(urlsplit(h.links[0]).query)["sort"][0] for h in head if h.links}
+    # No goal defined: the name says which way is best (descending when it says nothing).
+    assert by_name["train/loss"] == "metrics.train/loss"
+    assert by_name["mrr"] == "-metrics.mrr"
+    assert by_name["train/lr"] == "-metrics.train/lr"
     assert sorts["chunker.size"] == "params.chunker.size"
 
 
@@ -359,7 +366,7 @@ def test_keys_needing_quotes_sort_and_group(odd_client: TestClient) -> None:
     head, _ = table(html)
     sorts = {h.text: parse_qs(urlsplit(h.links[0]).query)["sort"][0] for h in head if h.links}
     assert sorts["my key (v2)"] == "params.`my key (v2)`"
-    assert sorts["loss.min"] == "-metrics.`loss.min`"
+    assert sorts["loss.min"] == "metrics.`loss.min`"  # a loss: lowest first
     html = odd_client.get("/projects/odd/runs?sort=-metrics.`loss.min`").text
     assert column(html, "Name") == ["plain", "<script>alert(1)</script>"]
     data = odd_client.get("/projects/odd/runs.json?group_by=my key (v2)").json()

@@ -91,11 +91,12 @@
         hovertemplate: `${rt.escapeHTML(run.name)}<br>%{x}: %{y:.5g}<extra></extra>` };
       traces.push(Object.assign({}, base, {
         y: c.values, mode: single ? "markers" : "lines", showlegend: !smoothed,
-        line: { color: run.colour, width: smoothed ? 1 : 1.6 }, marker: { color: run.colour, size: 8 },
+        line: { color: run.colour, dash: run.dash, width: smoothed ? 1 : 1.6 },
+        marker: { color: run.colour, symbol: run.symbol, size: 8 },
         opacity: smoothed ? 0.3 : 1,
       }));
       if (smoothed) {
-        traces.push(Object.assign({}, base, { y: c.smoothed, mode: "lines", line: { color: run.colour, width: 2 } }));
+        traces.push(Object.assign({}, base, { y: c.smoothed, mode: "lines", line: { color: run.colour, dash: run.dash, width: 2 } }));
       }
     }
     return traces;
@@ -193,6 +194,7 @@
   function initCompare(data) {
     const runs = data.runs;
     const colourOf = new Map(runs.map((r) => [r.id, r.colour]));
+    const symbolOf = new Map(runs.map((r) => [r.id, r.symbol]));
     const urlOf = new Map(runs.map((r) => [r.id, r.url]));
 
     // Objective and scatter param: a new page (server-computed). The form's hidden
@@ -246,7 +248,7 @@
         const xaxis = { title: { text: sc.param } };
         if (sc.categorical) Object.assign(xaxis, { type: "category", categoryorder: "array", categoryarray: sc.categories });
         rt.plot(scEl, [{ type: "scatter", mode: "markers", x: sc.x, y: sc.y, text: text, hoverinfo: "text",
-          customdata: sc.ids, marker: { color: sc.ids.map((id) => colourOf.get(id)), size: 12, line: { width: 1, color: "#fff" } } }],
+          customdata: sc.ids, marker: { color: sc.ids.map((id) => colourOf.get(id)), symbol: sc.ids.map((id) => symbolOf.get(id)), size: 12, line: { width: 1, color: "#fff" } } }],
         { xaxis: xaxis, yaxis: { title: { text: sc.metric } }, showlegend: false }, "scatter");
         scEl.on("plotly_click", (event) => {
           const id = event.points && event.points[0] && event.points[0].customdata;

@@ -7,7 +7,7 @@ param-vs-metric scatter for one objective metric, and the importance of each
 param for that metric over the runs' experiment (the importance page's JSON twin,
 fetched by the page).
 
-Run ``i`` has colour :func:`run_colour` ``(i)`` in every table and chart.
+Run ``i`` has colour, dash and marker :func:`run_style` ``(i)`` in every table and chart.
 
 Defaults: the objective is chosen as on the importance page
 (:func:`~ragtrack.server.ui.views.importance.default_metric`: the first metric
@@ -18,7 +18,6 @@ differing param by key.
 
 from __future__ import annotations
 
-import colorsys
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ from ragtrack.analysis.comparison import (
     param_table,
     scatter,
 )
+from ragtrack.analysis.metric_goals import inferred_goal
 from ragtrack.entities import Experiment, MetricGoal, RunRecord
 from ragtrack.entities.values import finite_number
 from ragtrack.exceptions import (
@@ -57,25 +57,41 @@ router = ui_router()
 MIN_RUNS, MAX_RUNS = 2, 50
 #: With more runs than this, curves get a full row each and a legend at the side.
 WIDE_AFTER = 6
-#: Plotly's default (D3 category10) colours; runs past ten get golden-angle hues.
+#: Plotly's default (D3 category10) colours: ten an eye tells apart.
 PALETTE = (
     "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
     "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
 )  # fmt: skip
+#: Line dashes (Plotly names) and marker symbols, one per round of the palette:
+#: 10 colours x 5 = 50 runs, the most compare takes, each drawn its own way.
+#: (More hues instead would put 50 of them ~7 degrees apart: indistinguishable.)
+DASHES = ("solid", "dash", "dot", "dashdot", "longdash")
+SYMBOLS = ("circle", "square", "diamond", "triangle-up", "x")
+
+
+@dataclass(frozen=True)
+class RunStyle:
+    """How the ``index``-th compared run is drawn, the same in every chart.
+
+    Example:
+        >>> [(s.colour, s.dash) for s in (run_style(0), run_style(10))]
+        [('#1f77b4', 'solid'), ('#1f77b4', 'dash')]
+    """
+
+    colour: str
+    dash: str
+    symbol: str
+
+
+def run_style(index: int) -> RunStyle:
+    """See :class:`RunStyle`; past 50 runs the styles repeat."""
+    round_ = index // len(PALETTE) % len(DASHES)
+    return RunStyle(PALETTE[index % len(PALETTE)], DASHES[round_], SYMBOLS[round_])
 
 
 def run_colour(index: int) -> str:
-    """The colour of the ``index``-th compared run, the same in every chart.
-
-    Example:
-        >>> run_colour(0), run_colour(10)
-        ('#1f77b4', '#8a2828')
-    """
-    if index < len(PALETTE):
-        return PALETTE[index]
-    hue = ((index - len(PALETTE)) * 137.508) % 360 / 360
-    r, g, b = colorsys.hls_to_rgb(hue, 0.35, 0.55)
-    return f"#{round(r * 255):02x}{round(g * 255):02x}{round(b * 255):02x}"
+    """The colour of the ``index``-th compared run (see :func:`run_style`)."""
+    return run_style(index).colour
 
 
 def compared_runs(request: Request, store: Store) -> list[RunRecord]:
@@ -134,11 +150,14 @@ def compare_series(request: Request) -> Response:
     for i, run in enumerate(runs):
         history = store.get_history(run.id, key)
         chart = series_chart(key, history, max_points=max_points, smoothing=smoothing)
+        style = run_style(i)
         out.append(
             {
                 "id": run.id,
                 "name": run.name,
-                "colour": run_colour(i),
+                "colour": style.colour,
+                "dash": style.dash,
+                "symbol": style.symbol,
                 "chart": chart.to_json() if len(history) else None,
             }
         )
@@ -147,16 +166,23 @@ def compare_series(request: Request) -> Response:
 
 @dataclass(frozen=True)
 class SummaryRow:
-    """One summary metric across the runs; ``marked`` holds the best/highest columns."""
+    """One summary metric across the runs; ``marked`` holds the best columns: by
+    the experiment's goal, else by the goal the key's name suggests
+    (``inferred``), else none."""
 
     key: str
     values: list[Any]
     goal: MetricGoal | None
     marked: list[int]
+    inferred: bool = False
 
     @property
     def mark(self) -> str:
-        return "best" if self.goal is not None else "highest"
+        if self.goal is None:
+            return ""
+        if not self.inferred:
+            return "best"
+        return "lowest" if self.goal is MetricGoal.MIN else "highest"
 
 
 @dataclass(frozen=True)
@@ -179,8 +205,12 @@ class CompareContext:
     wide_after: int = WIDE_AFTER
 
     @property
+    def styles(self) -> list[RunStyle]:
+        return [run_style(i) for i in range(len(self.runs))]
+
+    @property
     def colours(self) -> list[str]:
-        return [run_colour(i) for i in range(len(self.runs))]
+        return [s.colour for s in self.styles]
 
     @property
     def ids(self) -> list[str]:
@@ -207,11 +237,13 @@ class CompareContext:
             {
                 **_wire.run_to_json(run),
                 "duration": run.duration,
-                "colour": colour,
+                "colour": style.colour,
+                "dash": style.dash,
+                "symbol": style.symbol,
                 "objective_value": self.objective_value(run),
                 "url": self.links.run(run.id),
             }
-            for run, colour in zip(self.runs, self.colours, strict=True)
+            for run, style in zip(self.runs, self.styles, strict=True)
         ]
         out: dict[str, Any] = json_safe(
             {
@@ -224,6 +256,7 @@ class CompareContext:
                         "key": row.key,
                         "values": row.values,
                         "goal": row.goal.value if row.goal else None,
+                        "goal_inferred": row.inferred,
                         "marked": row.marked,
                         "mark": row.mark,
                     }
@@ -316,13 +349,17 @@ def _summary_rows(runs: Sequence[RunRecord], goals: dict[str, MetricGoal]) -> li
         values = [run.summary.get(key) for run in runs]
         numbers = [(i, n) for i, v in enumerate(values) if (n := finite_number(v)) is not None]
         goal = goals.get(key)
+        inferred = goal is None
+        if goal is None:
+            goal = inferred_goal(key)
         marked: list[int] = []
-        # Nothing to point out when fewer than two runs have a number or all tie.
-        if len({n for _, n in numbers}) >= 2:
+        # Nothing to point out without a direction, when fewer than two runs have a
+        # number, or when all tie.
+        if goal is not None and len({n for _, n in numbers}) >= 2:
             pick = min if goal is MetricGoal.MIN else max
             extreme = pick(n for _, n in numbers)
             marked = [i for i, n in numbers if n == extreme]
-        rows.append(SummaryRow(key, values, goal, marked))
+        rows.append(SummaryRow(key, values, goal, marked, inferred and goal is not None))
     return rows
 
 

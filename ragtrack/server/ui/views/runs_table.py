@@ -26,6 +26,7 @@ from typing import Any, NamedTuple
 
 from starlette.requests import Request
 
+from ragtrack.analysis.metric_goals import inferred_goal
 from ragtrack.entities import Experiment, MetricGoal, RunGroup, RunKeys, RunRecord
 from ragtrack.entities.values import config_leaves
 from ragtrack.exceptions import (
@@ -473,8 +474,9 @@ def _headers(
 ) -> list[Header]:
     """Headers with ``aria-sort`` on the sorted one; a header's link sorts by it,
     the other way round if it is sorted already. A first click sorts metrics
-    best first (descending unless the experiment says smaller is better), times
-    newest and longest first, text ascending."""
+    best first (descending unless the experiment, or else the key's name as in
+    ``train/loss``, says smaller is better), times newest and longest first,
+    text ascending."""
 
     def header(
         field: Field, label: str, title: str, kind: str, numeric: bool, export: str
@@ -484,7 +486,8 @@ def _headers(
             aria = "descending" if primary.descending else "ascending"
             descending = not primary.descending
         elif field.name == "metrics":
-            descending = goals.get(field.key or "") != MetricGoal.MIN
+            key = field.key or ""
+            descending = (goals.get(key) or inferred_goal(key)) != MetricGoal.MIN
         else:
             descending = field.name in ("created", "duration")
         sort = str(OrderKey(field, descending))
