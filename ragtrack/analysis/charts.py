@@ -49,11 +49,14 @@ class SeriesChart:
     ``steps``, ``values``, ``times`` (epoch seconds) and ``smoothed`` are equally
     long and hold the kept points in step order; non-finite values are ``None``.
     ``smoothed`` is ``None`` when no smoothing was asked for. ``n_points`` is the
-    length of the stored series; ``downsampled`` says whether points were dropped.
+    length of the stored series, ``n_finite`` how many of its values are finite
+    (0: nothing to draw, which the page says instead of drawing empty axes);
+    ``downsampled`` says whether points were dropped.
     """
 
     key: str
     n_points: int
+    n_finite: int
     steps: list[int]
     values: list[float | None]
     times: list[float | None]
@@ -66,6 +69,7 @@ class SeriesChart:
         return {
             "key": self.key,
             "n_points": self.n_points,
+            "n_finite": self.n_finite,
             "steps": self.steps,
             "values": self.values,
             "times": self.times,
@@ -112,6 +116,7 @@ def series_chart(
     return SeriesChart(
         key=key,
         n_points=len(steps),
+        n_finite=int(np.isfinite(values).sum()),
         steps=steps[keep].tolist(),
         values=_finite_list(values[keep]),
         times=_finite_list(times[keep]),

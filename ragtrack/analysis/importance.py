@@ -56,6 +56,9 @@ from ragtrack.exceptions import InvalidArgumentError, RagtrackError
 
 N_TREES = 64
 DEFAULT_MAX_RUNS = 200
+#: Below this many runs a ranking carries a caveat: a forest fitted on a handful
+#: of points splits the variance almost arbitrarily among params that co-vary.
+FEW_RUNS = 10
 METHOD = f"fANOVA (Optuna FanovaImportanceEvaluator, random forest of {N_TREES} trees)"
 
 
@@ -80,6 +83,21 @@ class ParamImportance:
     aliases: dict[str, list[str]] = field(default_factory=dict)
     note: str | None = None
 
+    @property
+    def caveat(self) -> str | None:
+        """What to keep in mind about a ranking from fewer than :data:`FEW_RUNS` runs.
+
+        Example:
+            >>> print(ParamImportance("recall", METHOD, [("size", 1.0)], 4, 0, []).caveat)
+            Only 4 runs: with fewer than 10 the ranking is a hint, which a few more runs can change.
+        """
+        if not self.importances or self.n_runs >= FEW_RUNS:
+            return None
+        return (
+            f"Only {self.n_runs} runs: with fewer than {FEW_RUNS} the ranking is a hint, "
+            f"which a few more runs can change."
+        )
+
     def to_json(self) -> dict[str, Any]:
         return {
             "metric": self.metric,
@@ -92,6 +110,7 @@ class ParamImportance:
             "aliases": self.aliases,
             "message": self.message,
             "note": self.note,
+            "caveat": self.caveat,
         }
 
 

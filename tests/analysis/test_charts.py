@@ -64,11 +64,22 @@ def test_a_short_series_is_kept_whole_and_unsmoothed_by_default() -> None:
     assert chart.to_json()["key"] == "loss"
 
 
+def test_a_chart_counts_the_finite_values_of_the_whole_series() -> None:
+    # All NaN/inf: the page says there is nothing to draw (n_finite 0) instead of empty axes.
+    nan, inf = float("nan"), float("inf")
+    chart = series_chart("loss", _series([nan, inf, -inf, nan]), max_points=2)
+    assert (chart.n_points, chart.n_finite) == (4, 0)
+    assert chart.to_json()["n_finite"] == 0
+    mixed = series_chart("loss", _series([1.0, nan, 2.0, inf] * 100), max_points=10)
+    assert (mixed.n_points, mixed.n_finite) == (400, 200)
+
+
 def test_an_empty_series_gives_an_empty_chart() -> None:
     chart = series_chart("loss", MetricSeries.empty(), smoothing=0.9)
     assert chart.to_json() == {
         "key": "loss",
         "n_points": 0,
+        "n_finite": 0,
         "steps": [],
         "values": [],
         "times": [],

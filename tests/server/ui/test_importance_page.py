@@ -148,3 +148,15 @@ def test_filter_and_sort_texts_parse_back() -> None:
     assert parsed is not None and getattr(parsed, "value", None) == name
     assert metric_sort("eval/ndcg@10") == "-metrics.eval/ndcg@10"
     assert metric_sort("loss.min") == "-metrics.`loss.min`"
+
+
+def test_a_ranking_from_fewer_than_ten_runs_carries_a_caveat(ui_client: Any) -> None:
+    # The reranker experiment has 2 runs with recall@10: a ranking, but barely one.
+    few = ui_client.get(f"{URL}.json?experiment=reranker&metric=ndcg@10").json()["result"]
+    assert few["n_runs"] < 10 and few["importances"]
+    assert few["caveat"].startswith(f"Only {few['n_runs']} runs: with fewer than 10")
+    page = ui_client.get(f"{URL}?experiment=reranker&metric=ndcg@10").text
+    assert 'class="notice importance-caveat" role="note"' in page
+    many = ui_client.get(f"{URL}.json?experiment=chunking&metric=recall@10").json()["result"]
+    assert many["n_runs"] == 12 and many["caveat"] is None
+    assert "importance-caveat" not in ui_client.get(f"{URL}?experiment=chunking").text

@@ -58,6 +58,7 @@
     const dropped = result.dropped_params.map((k) =>
       `<li><span class="mono">${esc(k)}</span>: ${esc(result.drop_reasons[k] || "unusable")}</li>`).join("");
     box.innerHTML =
+      (result.caveat ? `<p class="notice importance-caveat" role="note"><strong>Few runs.</strong> ${esc(result.caveat)}</p>` : "") +
       `<div class="chart" id="importance-chart" role="img" aria-label="Importance of each param for ${esc(result.metric)}"></div>` +
       `<div class="table-wrap"><table class="data-table importance-table">` +
       `<caption class="visually-hidden">Importance of each param for ${esc(result.metric)}</caption>` +
@@ -140,8 +141,12 @@
       }, rt.safeFileName(key));
       const down = withData.some((r) => r.chart.downsampled);
       const missing = payload.runs.length - withData.length;
+      // A run whose series is all NaN/inf draws no line: say so rather than leave it unexplained.
+      const blank = withData.filter((r) => r.chart.n_finite === 0).length;
       status.textContent = `${withData.length} of ${payload.runs.length} runs` +
         (missing ? ` (${missing} did not log ${key})` : "") +
+        (blank ? `; ${blank === withData.length ? "nothing to draw: every value is" : `${blank} hold only`} NaN or infinite` +
+          (blank === withData.length ? "" : " values") : "") +
         (down ? `; downsampled to at most ${payload.max_points} points per run` : "") + ".";
     }
 

@@ -59,27 +59,39 @@
   window.addEventListener("hashchange", () => selectTab(window.location.hash.slice(1), false));
 
   // ---------------------------------------------------------------- chart settings
-  // Shared by every chart of both chart tabs and kept in the query string.
+  // Shared by every chart of both chart tabs and kept in the query string, but for the
+  // x axis: training curves read by step (x=), system metrics by wall time (sx=), since
+  // CPU and memory are sampled on a clock, not at steps.
   const query = new URLSearchParams(window.location.search);
+  const X_MODES = ["step", "time", "relative"];
+  const X_PARAMS = { charts: { param: "x", fallback: "step" }, system: { param: "sx", fallback: "time" } };
+  const xFromQuery = (panel) => {
+    const { param, fallback } = X_PARAMS[panel];
+    return X_MODES.includes(query.get(param)) ? query.get(param) : fallback;
+  };
   const settings = {
     smoothing: Math.min(0.99, Math.max(0, parseFloat(query.get("smoothing")) || 0)),
-    x: ["step", "time", "relative"].includes(query.get("x")) ? query.get("x") : "step",
+    x: { charts: xFromQuery("charts"), system: xFromQuery("system") },
     log: query.get("log") === "1",
   };
+  const panelOf = (el) => (el.closest('[role="tabpanel"]') || {}).id === "panel-system" ? "system" : "charts";
 
   function syncControls() {
     for (const el of $$(".ctl-smoothing")) el.value = settings.smoothing;
     for (const el of $$(".ctl-smoothing-value")) el.textContent = settings.smoothing.toFixed(2);
-    for (const el of $$(".ctl-x")) el.value = settings.x;
+    for (const el of $$(".ctl-x")) el.value = settings.x[panelOf(el)];
     for (const el of $$(".ctl-log")) el.checked = settings.log;
   }
 
   function saveSettings() {
-    rt.setQuery({
+    const xs = {};
+    for (const [panel, { param, fallback }] of Object.entries(X_PARAMS)) {
+      xs[param] = settings.x[panel] === fallback ? null : settings.x[panel];
+    }
+    rt.setQuery(Object.assign({
       smoothing: settings.smoothing > 0 ? settings.smoothing.toFixed(2) : null,
-      x: settings.x === "step" ? null : settings.x,
       log: settings.log ? "1" : null,
-    });
+    }, xs));
   }
 
   // Every chart asked for so far, drawn or still loading (its answer has the old smoothing).
@@ -91,7 +103,7 @@
     });
   }
   for (const el of $$(".ctl-x")) {
-    el.addEventListener("change", () => { settings.x = el.value; syncControls(); saveSettings(); redrawAll(); });
+    el.addEventListener("change", () => { settings.x[panelOf(el)] = el.value; syncControls(); saveSettings(); redrawAll(); });
   }
   for (const el of $$(".ctl-log")) {
     el.addEventListener("change", () => { settings.log = el.checked; syncControls(); saveSettings(); redrawAll(); });
@@ -108,7 +120,8 @@
   function setupCard(card) {
     const key = card.dataset.key;
     if (card.dataset.single) return;
-    const entry = { key: key, card: card, el: $(".chart", card), note: $(".chart-note", card), data: null, seq: 0 };
+    const entry = { key: key, card: card, el: $(".chart", card), note: $(".chart-note", card), data: null, seq: 0,
+      panel: panelOf(card) };
     charts.set(key, entry);
     $(".csv", card).addEventListener("click", () => downloadChartCSV(entry));
     rt.whenVisible(card, () => loadChart(entry));
@@ -127,12 +140,12 @@
     }
   }
 
-  function xValues(chart) {
-    if (settings.x === "time") {
+  function xValues(chart, mode) {
+    if (mode === "time") {
       // UTC wall time, like every time the page prints.
       return chart.times.map((t) => new Date(t * 1000).toISOString().slice(0, 23).replace("T", " "));
     }
-    if (settings.x === "relative") {
+    if (mode === "relative") {
       const t0 = startedAt !== null && startedAt !== undefined ? startedAt : chart.times[0];
       return chart.times.map((t) => t - t0);
     }
@@ -142,15 +155,19 @@
   function drawChart(entry) {
     const chart = entry.data;
     if (!chart) return;
-    if (chart.n_points === 0) {
+    if (chart.n_points === 0 || chart.n_finite === 0) {
+      // Plotly would draw empty axes, which reads as "still loading" or "all zero".
       window.Plotly.purge(entry.el);
-      entry.el.innerHTML = '<p class="muted chart-loading">No points.</p>';
+      const n = chart.n_points;
+      entry.el.innerHTML = n === 0 ? '<p class="muted chart-loading">No points.</p>'
+        : `<p class="muted chart-loading chart-nothing">Nothing to draw: all ${n.toLocaleString()} point${n === 1 ? " is" : "s are"} NaN or infinite.</p>`;
       entry.note.textContent = "";
       return;
     }
     const loading = $(".chart-loading", entry.el);
     if (loading) loading.remove();
-    const x = xValues(chart);
+    const xMode = settings.x[entry.panel];
+    const x = xValues(chart, xMode);
     const color = "#0969da";
     const smoothed = settings.smoothing > 0 && Array.isArray(chart.smoothed);
     const markers = chart.steps.length <= 60 ? "lines+markers" : "lines";
@@ -162,19 +179,21 @@
       traces.push({ x: x, y: chart.smoothed, type: "scatter", mode: "lines", name: "smoothed",
         line: { color: color, width: 2.2 } });
     }
-    const xTitle = { step: "step", time: "wall time (UTC)", relative: "seconds since start" }[settings.x];
+    const xTitle = { step: "step", time: "wall time (UTC)", relative: "seconds since start" }[xMode];
     const layout = {
       showlegend: false,
-      xaxis: { title: { text: xTitle }, type: settings.x === "time" ? "date" : "linear", automargin: true },
+      xaxis: { title: { text: xTitle }, type: xMode === "time" ? "date" : "linear", automargin: true },
       yaxis: { type: settings.log ? "log" : "linear", automargin: true, exponentformat: "e" },
       // Zoom survives a live refresh but not a change of axes.
-      uirevision: `${settings.x}-${settings.log}`,
+      uirevision: `${xMode}-${settings.log}`,
       margin: { l: 55, r: 15, t: 10, b: 45 },
     };
     rt.plot(entry.el, traces, layout, safeName(`${data.name}-${entry.key}`));
-    entry.note.textContent = chart.downsampled
+    const skipped = chart.n_points - chart.n_finite;
+    entry.note.textContent = (chart.downsampled
       ? `Showing ${chart.steps.length.toLocaleString()} points, downsampled from ${chart.n_points.toLocaleString()} points.`
-      : `${chart.n_points.toLocaleString()} point${chart.n_points === 1 ? "" : "s"}.`;
+      : `${chart.n_points.toLocaleString()} point${chart.n_points === 1 ? "" : "s"}.`) +
+      (skipped > 0 ? ` ${skipped.toLocaleString()} NaN or infinite, not drawn.` : "");
   }
 
   function redrawAll() { for (const entry of charts.values()) drawChart(entry); }
