@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,6 +11,7 @@ from starlette.requests import Request
 from ragtrack.entities import Experiment, Project
 from ragtrack.server.ui._links import links_for
 from ragtrack.server.ui._pages import page, ui_router
+from ragtrack.server.ui.views._experiment_summary import ExperimentSummary, summarise
 from ragtrack.storage import Store
 from ragtrack.storage.rest import _wire
 
@@ -28,11 +30,15 @@ class ProjectsContext:
 
 @dataclass(frozen=True)
 class ProjectContext:
-    """One project: its experiments, and how many runs belong to none."""
+    """One project: its experiments with what a user opens the page for (best run
+    per goal metric, last activity, running and failed runs), and how many runs
+    belong to none."""
 
     project: Project
     experiments: list[Experiment]
+    summaries: list[ExperimentSummary]
     links: dict[str, str]
+    run_url: Callable[[str], str]
 
     @property
     def runs_outside_experiments(self) -> int:
@@ -41,7 +47,10 @@ class ProjectContext:
     def to_json(self) -> dict[str, Any]:
         return {
             "project": _wire.project_to_json(self.project),
-            "experiments": [_wire.experiment_to_json(e) for e in self.experiments],
+            "experiments": [
+                {**_wire.experiment_to_json(s.experiment), **s.to_json(self.run_url)}
+                for s in self.summaries
+            ],
             "runs_outside_experiments": self.runs_outside_experiments,
             "links": self.links,
         }
@@ -57,8 +66,11 @@ def project_page(request: Request, store: Store) -> ProjectContext:
     name = request.path_params["project"]
     project = store.get_project(name)
     links = links_for(request)
+    experiments = store.list_experiments(name)
     return ProjectContext(
         project,
-        store.list_experiments(name),
+        experiments,
+        [summarise(store, name, e) for e in experiments],
         {"runs": links.runs(name), "importance": links.importance(name)},
+        links.run,
     )

@@ -577,5 +577,6 @@ def _page_urls(
         "clear_filter": links.runs(project, **query.params(filter=None, page=None)),
         "compare": links.compare(ids) if 2 <= len(ids) <= 50 else None,
         "compare_base": links.compare([]),
+        "importance": links.importance(project, experiment=query.experiment),
         "form": links.runs(project),
     }
