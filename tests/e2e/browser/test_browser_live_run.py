@@ -20,7 +20,7 @@ from ragtrack.entities import MetricSeries, RunStatus
 from ragtrack.storage import Store, open_store
 
 if TYPE_CHECKING:
-    from conftest import UiServer
+    from conftest import PageWatch, UiServer
     from playwright.sync_api import Page
 
 pytestmark = pytest.mark.slow
@@ -75,3 +75,32 @@ def test_a_running_run_updates_live(page: Page, store: Store) -> None:
     assert "running" in page.locator("#run-status").inner_text()
     store.update_run(run.id, status=RunStatus.COMPLETED)
     _eventually(lambda: "completed" in page.locator("#run-status").inner_text(), "the end")
+
+
+def test_the_paused_note_goes_when_polling_recovers(
+    page: Page, store: Store, page_watch: PageWatch
+) -> None:
+    run = store.create_run(project="live-demo", name="flaky-network")
+    store.heartbeat(run.id)
+    page.goto(f"/runs/{run.id}")
+    note = page.locator("#live-note")
+    assert note.inner_text() == "Live: updating every 3 s"
+
+    # The server (or a proxy) answers the page's polls with 503 for a while.
+    twin = re.compile(rf"/runs/{run.id}\.json\?fields=")
+    page_watch.expect_status(503, twin.pattern)
+    body = (
+        '{"error": {"code": "STORE_UNAVAILABLE", "message": "database restarting", "field": null}}'
+    )
+    page.route(
+        twin, lambda route: route.fulfill(status=503, body=body, content_type="application/json")
+    )
+    _eventually(
+        lambda: "Live updates paused: database restarting" in note.inner_text(), "the pause"
+    )
+
+    page.unroute(twin)
+    store.heartbeat(run.id)
+    _eventually(lambda: note.inner_text() == "Live: updating every 3 s", "the recovery")
+    store.update_run(run.id, status=RunStatus.COMPLETED)
+    _eventually(lambda: note.inner_text() == "", "the end of the live updates")

@@ -493,6 +493,7 @@
 
   // ---------------------------------------------------------------- live updates
   const liveNote = document.getElementById("live-note");
+  const LIVE_TEXT = liveNote.textContent; // the server's wording: "Live: updating every 3 s"
 
   function applyRun(page) {
     const run = page.run;
@@ -538,6 +539,8 @@
     if (!document.hidden) {
       try {
         applyRun(await rt.getJSON(`${links.json}?fields=run,metric_keys,system_keys`));
+        // A poll that failed before and works again: the page is live again, say so.
+        liveNote.textContent = LIVE.includes(status) ? LIVE_TEXT : "";
       } catch (err) {
         liveNote.textContent = `Live updates paused: ${err.message}`;
       }
