@@ -29,6 +29,7 @@ from ragtrack.server._backend import open_backends
 from ragtrack.server._paths import EncodedSlashMiddleware
 from ragtrack.server._responses import WireJSONResponse
 from ragtrack.server.api import API_PREFIX, API_ROUTERS
+from ragtrack.server.api.artifacts import UploadSlots
 from ragtrack.server.auth import (
     OPEN_PATHS,
     AuthMiddleware,
@@ -124,6 +125,7 @@ def create_app(
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.authenticator = authenticator
+    app.state.upload_slots = UploadSlots(settings.max_uploads)
     install_error_handlers(app)
     for router in (*API_ROUTERS, health_router, monitoring_router):
         app.include_router(router)

@@ -140,3 +140,57 @@ def test_refuses_an_unmigrated_postgresql_database(tmp_path: Path, postgres_data
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("Error: ")
     assert f"ragtrack db upgrade --uri {url}" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def _stalled_upload(url: str, run_id: str, path: str) -> socket.socket:
+    """A raw connection that sends an upload's headers and half its body, then nothing."""
+    host, port = url.removeprefix("http://").split(":")
+    sock = socket.create_connection((host, int(port)), timeout=30)
+    head = (
+        f"PUT /api/v1/runs/{run_id}/artifacts/{path} HTTP/1.1\r\n"
+        f"Host: {host}\r\nContent-Type: application/octet-stream\r\n"
+        f"Content-Length: 100000\r\n\r\n"
+    )
+    sock.sendall(head.encode() + b"x" * 50_000)
+    return sock
+
+
+def _answer(sock: socket.socket) -> bytes:
+    """Everything the server sends until it closes the connection."""
+    received = b""
+    while chunk := sock.recv(65536):
+        received += chunk
+    return received
+
+
+def test_stalled_uploads_time_out_without_starving_other_requests(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    args = ("--store", str(store), "--body-timeout", "3", "--max-uploads", "64")
+    with server(*args) as (url, _):
+        run = _request(f"{url}/api/v1/runs", "POST", {"project": "e2e"}, token=None)
+        stalled = [_stalled_upload(url, run["id"], f"part{i}.bin") for i in range(55)]
+        try:
+            time.sleep(0.5)  # every upload is in the server, waiting for its body
+            # The server still answers everyone else (before: every worker thread
+            # waited for an upload's body, and these hung).
+            assert _request(f"{url}/healthz", token=None)["status"] == "ok"
+            assert _request(f"{url}/api/v1/runs/{run['id']}", token=None)["id"] == run["id"]
+            answers = [_answer(sock) for sock in stalled]
+        finally:
+            for sock in stalled:
+                sock.close()
+        # Each stalled upload got a 408 in the JSON error shape and was closed.
+        for answer in answers:
+            head, _, body = answer.partition(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 408 "), answer[:200]
+            assert json.loads(body)["error"]["code"] == "REQUEST_TIMEOUT"
+        # Nothing partial was stored, and the store still takes a complete upload.
+        listed = _request(f"{url}/api/v1/runs/{run['id']}/artifacts", token=None)
+        assert listed["artifacts"] == []
+        request = urllib.request.Request(
+            f"{url}/api/v1/runs/{run['id']}/artifacts/ok.bin", data=b"y" * 1000, method="PUT"
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            assert json.loads(response.read())["size"] == 1000
+    left = [p.name for p in (store / "artifacts").rglob("*") if p.is_file()]
+    assert left == ["ok.bin"]
