@@ -197,7 +197,14 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def heartbeat(self, run_id: str, at: float | None = None) -> None:
-        """Record that the process of a running run is alive."""
+        """Record that the process of a running run is alive.
+
+        Liveness is judged by the store's clock: without ``at`` the heartbeat is
+        stamped with it (what the SDK sends: a client's clock may be off), and a
+        run created as running gets its first heartbeat from it, whatever
+        ``created_at`` says. ``at`` records a known earlier time (copying a run
+        between stores); a time ahead of the store's clock is taken as now.
+        """
 
     @abc.abstractmethod
     def set_tags(self, run_id: str, add: Sequence[str] = (), remove: Sequence[str] = ()) -> None:

@@ -154,6 +154,19 @@ class StoreContract(RunAggregatesContract):
         store.heartbeat(run.id, at=time.time() - 10_000)
         assert store.get_run(run.id).status is RunStatus.COMPLETED
 
+    def test_heartbeats_are_stamped_by_the_stores_clock(self, store: Store) -> None:
+        before = time.time()
+        ahead = before + 3600  # a client whose clock is an hour ahead
+        run = store.create_run(project="p", status=RunStatus.RUNNING, created_at=ahead)
+        beat = store.get_run(run.id).heartbeat_at
+        assert beat is not None and before - 1 <= beat <= time.time() + 1
+        store.heartbeat(run.id, at=ahead)  # never in the future
+        beat = store.get_run(run.id).heartbeat_at
+        assert beat is not None and beat <= time.time() + 1
+        store.heartbeat(run.id)
+        beat = store.get_run(run.id).heartbeat_at
+        assert beat is not None and before - 1 <= beat <= time.time() + 1
+
     def test_tags(self, store: Store) -> None:
         run = store.create_run(project="p", tags=["a"])
         store.set_tags(run.id, add=["b", "a", "ünï"], remove=["a"])

@@ -194,3 +194,55 @@ def test_stalled_uploads_time_out_without_starving_other_requests(tmp_path: Path
             assert json.loads(response.read())["size"] == 1000
     left = [p.name for p in (store / "artifacts").rglob("*") if p.is_file()]
     assert left == ["ok.bin"]
+
+
+_SKEWED_CLIENT = """
+import sys, time
+real_time = time.time
+time.time = lambda: real_time() + float(sys.argv[1])  # this machine's clock is off
+import ragtrack
+run = ragtrack.init(project="clock", uri=sys.argv[2], capture=False)
+print(run.id, flush=True)
+step = 0
+while True:
+    run.log({"loss": 1.0 / (step + 1)}, step=step)
+    step += 1
+    time.sleep(0.05)
+"""
+
+
+def _run_status(url: str, run_id: str) -> tuple[str, float]:
+    run = _request(f"{url}/api/v1/runs/{run_id}", token=None)
+    return run["status"], run["heartbeat_at"]
+
+
+@pytest.mark.parametrize("skew", [-60.0, 3600.0], ids=["client-behind", "client-ahead"])
+def test_heartbeats_are_judged_by_the_servers_clock(tmp_path: Path, skew: float) -> None:
+    env = {"RAGTRACK_HEARTBEAT_TIMEOUT": "4"}
+    with server("--store", str(tmp_path / "store"), **env) as (url, _):
+        client = subprocess.Popen(
+            [sys.executable, "-c", _SKEWED_CLIENT, str(skew), url],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            env=_env(RAGTRACK_HEARTBEAT_INTERVAL="0.5"),
+        )
+        try:
+            assert client.stdout is not None
+            run_id = client.stdout.readline().strip()
+            assert run_id, client.communicate(timeout=30)
+            # Alive and beating: running, whatever the client's clock says.
+            for _ in range(3):
+                time.sleep(1.5)
+                status, beat = _run_status(url, run_id)
+                assert status == "running" and abs(beat - time.time()) < 3, (status, beat)
+        finally:
+            client.kill()
+            client.communicate(timeout=30)
+        # Killed: crashed once the server's clock passes the timeout (before, a
+        # client an hour ahead left the run "running" for an hour).
+        deadline = time.monotonic() + 30
+        while _run_status(url, run_id)[0] != "crashed":
+            assert time.monotonic() < deadline, _run_status(url, run_id)
+            time.sleep(0.5)

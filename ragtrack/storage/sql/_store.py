@@ -105,6 +105,9 @@ class SqlStore(SqlCatalog, Store):
         run_id = run_id or new_run_id()
         running = status == RunStatus.RUNNING
         with self._write() as conn:
+            # Liveness is judged by this store's clock, never the caller's
+            # created_at (a spooled create carries the client's clock).
+            heartbeat_at = time.time() if running else None
             pid, number = claim_project(conn, projects, project, now)
             eid = self._experiment_id(conn, pid, experiment) if experiment else None
             name = name or new_run_name(number)
@@ -119,7 +122,7 @@ class SqlStore(SqlCatalog, Store):
                         "status": status.value,
                         "created_at": now,
                         "started_at": now if running else None,
-                        "heartbeat_at": now if running else None,
+                        "heartbeat_at": heartbeat_at,
                         "config_json": dumps(plain),
                         "notes": notes,
                         "metadata_json": dumps(plain_metadata),
@@ -156,7 +159,7 @@ class SqlStore(SqlCatalog, Store):
             status=status,
             created_at=now,
             started_at=now if running else None,
-            heartbeat_at=now if running else None,
+            heartbeat_at=heartbeat_at,
             config=plain,
             tags=tuple(tag_list),
             notes=notes,
@@ -257,8 +260,12 @@ class SqlStore(SqlCatalog, Store):
             self._apply_run_updates(conn, run_id, values)
 
     def heartbeat(self, run_id: str, at: float | None = None) -> None:
+        now = time.time()
+        # A heartbeat cannot come from the future: one stamped by a clock that is
+        # ahead would keep a killed run "running" for as long as it is ahead.
+        at = now if at is None else min(at, now)
         with self._write() as conn:
-            self._apply_run_updates(conn, run_id, {"heartbeat_at": at or time.time()})
+            self._apply_run_updates(conn, run_id, {"heartbeat_at": at})
 
     def set_tags(self, run_id: str, add: Sequence[str] = (), remove: Sequence[str] = ()) -> None:
         add_list, remove_list = validate_tags(add), validate_tags(remove)
