@@ -9,6 +9,8 @@ Every error body is ``{"error": {"code": ..., "message": ..., "field": ...}}``
   400 ``INVALID_ARGUMENT`` naming the field (``body.config``, ``query.limit``);
 * unknown routes 404 ``NOT_FOUND``, wrong methods 405 ``METHOD_NOT_ALLOWED``;
 * a database that cannot be reached 503 ``STORE_UNAVAILABLE`` (safe to retry);
+* a table or column missing from the database 503 ``SCHEMA_VERSION`` with the
+  ``ragtrack db upgrade`` command (the schema changed under the running server);
 * anything else is a bug: 500 ``INTERNAL_ERROR``, logged with its traceback.
 """
 
@@ -24,7 +26,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ragtrack.exceptions import RagtrackError, StoreUnavailableError
+from ragtrack.exceptions import RagtrackError, SchemaVersionError, StoreUnavailableError
+from ragtrack.server._backend import schema_changed
 from ragtrack.server._requests import BodyError
 from ragtrack.server._responses import error_response, ragtrack_error_response
 
@@ -43,14 +46,18 @@ _HTTP_CODES = {
 # let one through: a retry may succeed, so they are 503s, not bugs.
 _UNAVAILABLE = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError)
 
+# PostgreSQL's undefined_table and undefined_column, and SQLite's messages for them.
+_MISSING_SQLSTATES = frozenset({"42P01", "42703"})
+_MISSING_SQLITE = ("no such table", "no such column", "table ")
+
 
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers that give every failure the JSON error shape."""
     app.add_exception_handler(RagtrackError, _ragtrack_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
-    for cls in _UNAVAILABLE:
-        app.add_exception_handler(cls, _unavailable)
+    app.add_exception_handler(sa.exc.DBAPIError, _database_error)
+    app.add_exception_handler(sa.exc.TimeoutError, _database_error)
     app.add_exception_handler(Exception, _unexpected)
 
 
@@ -105,6 +112,38 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     code = _HTTP_CODES.get(status, "INTERNAL_ERROR" if status >= 500 else "INVALID_ARGUMENT")
     field = "body" if status in (400, 413) else None
     return error_response(code, message, status, field, exc.headers)
+
+
+def schema_problem(exc: BaseException) -> str | None:
+    """What the database lacks, when ``exc`` is a missing table or column (the
+    schema changed under the server), else ``None``."""
+    if not isinstance(exc, sa.exc.DBAPIError):
+        return None
+    orig = exc.orig
+    first_line = str(orig).strip().splitlines()[0] if str(orig).strip() else ""
+    if getattr(orig, "sqlstate", None) in _MISSING_SQLSTATES:
+        return first_line
+    if isinstance(exc, sa.exc.OperationalError) and first_line.startswith(_MISSING_SQLITE):
+        if first_line.startswith("table ") and "has no column" not in first_line:
+            return None
+        return first_line
+    return None
+
+
+async def _database_error(request: Request, exc: Exception) -> Response:
+    problem = schema_problem(exc)
+    if problem is not None:
+        settings = getattr(request.app.state, "settings", None)
+        location: str = settings.store if settings is not None else ""
+        logger.error(
+            "database schema problem during %s %s: %s", request.method, request.url.path, problem
+        )
+        return ragtrack_error_response(
+            SchemaVersionError(schema_changed(f"the database has {problem}", location))
+        )
+    if isinstance(exc, _UNAVAILABLE):
+        return await _unavailable(request, exc)
+    return await _unexpected(request, exc)
 
 
 async def _unavailable(request: Request, exc: Exception) -> Response:
