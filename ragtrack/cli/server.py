@@ -126,11 +126,13 @@ def server(
         )
     import uvicorn
 
+    from ragtrack.server._protocol import http_protocol
+
     if workers == 1:
         from ragtrack.server.app import create_app
 
         app = create_app(store, artifact_store, settings, owns_backends=True)
-        uvicorn.run(app, host=host, port=port, log_config=log_config())
+        uvicorn.run(app, host=host, port=port, log_config=log_config(), http=http_protocol())
         return
     store.close()
     if artifact_store is not None:
@@ -149,6 +151,7 @@ def server(
             host=host,
             port=port,
             log_config=log_config(),
+            http=http_protocol(),
         )
 
 

@@ -55,9 +55,27 @@ class LimitedRequest(Request):
                 chunks.append(chunk)
             body = b"".join(chunks)
             if _SURROGATE_ESCAPE.search(body):
-                _check_no_lone_surrogate(body)
+                try:
+                    _check_no_lone_surrogate(body)
+                except RecursionError:
+                    raise BodyError(too_deep()) from None
             self._checked_body = body
         return self._checked_body
+
+    async def json(self) -> Any:
+        try:
+            return await super().json()
+        except RecursionError:
+            raise BodyError(too_deep()) from None
+
+
+def too_deep() -> InvalidArgumentError:
+    """The error for a JSON body nested deeper than the server can follow."""
+    return InvalidArgumentError(
+        "the request body is nested too deeply (hundreds of levels of lists or objects): "
+        "flatten it",
+        field="body",
+    )
 
 
 class WireRoute(APIRoute):

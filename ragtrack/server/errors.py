@@ -25,10 +25,11 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Match
 
 from ragtrack.exceptions import RagtrackError, SchemaVersionError, StoreUnavailableError
 from ragtrack.server._backend import schema_changed
-from ragtrack.server._requests import BodyError
+from ragtrack.server._requests import BodyError, too_deep
 from ragtrack.server._responses import error_response, ragtrack_error_response
 
 logger = logging.getLogger("ragtrack.server")
@@ -58,6 +59,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(sa.exc.DBAPIError, _database_error)
     app.add_exception_handler(sa.exc.TimeoutError, _database_error)
+    app.add_exception_handler(RecursionError, _too_deep)
     app.add_exception_handler(Exception, _unexpected)
 
 
@@ -107,6 +109,10 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         message = f"no such endpoint: {request.method} {request.url.path} (see /docs)"
     elif status == 405:
         message = f"{request.method} is not allowed on {request.url.path}"
+        allowed = _allowed_methods(request)
+        if allowed:
+            headers = {**(exc.headers or {}), "Allow": ", ".join(allowed)}
+            return error_response("METHOD_NOT_ALLOWED", message, 405, None, headers)
     else:
         message = str(exc.detail)
     code = _HTTP_CODES.get(status, "INTERNAL_ERROR" if status >= 500 else "INVALID_ARGUMENT")
@@ -144,6 +150,27 @@ async def _database_error(request: Request, exc: Exception) -> Response:
     if isinstance(exc, _UNAVAILABLE):
         return await _unavailable(request, exc)
     return await _unexpected(request, exc)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route takes on this path: routing raises 405 from the
+    first route whose path matches, whose methods alone would make a wrong
+    ``Allow`` (``GET`` for ``/api/v1/projects``, which takes ``POST`` too)."""
+    methods: set[str] = set()
+    # The app's routes, flat (included routers are nested in app.router.routes).
+    metrics = getattr(request.app.state, "metrics", None)
+    for route in metrics.routes if metrics is not None else ():
+        match, _ = route.matches(request.scope)
+        if match != Match.NONE:
+            methods.update(getattr(route, "methods", None) or ())
+    return sorted(methods)
+
+
+async def _too_deep(request: Request, exc: Exception) -> Response:
+    # Python's recursion limit, met while following a body nested hundreds of
+    # levels deep (validating, flattening or storing it): the input's fault.
+    logger.warning("request body too deeply nested: %s %s", request.method, request.url.path)
+    return ragtrack_error_response(too_deep())
 
 
 async def _unavailable(request: Request, exc: Exception) -> Response:

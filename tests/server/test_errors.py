@@ -204,3 +204,42 @@ def test_a_dropped_table_is_503_naming_the_upgrade(
                 assert "ragtrack db upgrade" in error["message"]
     finally:
         store.close()
+
+
+def test_wrong_method_allows_every_method_of_the_path(api: Any) -> None:
+    run = api.run()
+    cases = {
+        f"{API}/projects": "GET, POST",
+        f"{API}/runs/{run['id']}": "DELETE, GET, PATCH",
+        f"{API}/runs/{run['id']}/params": "GET, PATCH",
+    }
+    for path, allowed in cases.items():
+        response = api.call("PUT", path)
+        api.check(response, status=405, code="METHOD_NOT_ALLOWED", field=None)
+        assert response.headers["allow"] == allowed, path
+
+
+@pytest.mark.parametrize("depth", [900, 5000, 100_000])
+def test_deeply_nested_bodies_are_400(api: Any, store: Any, depth: int) -> None:
+    from fastapi.testclient import TestClient
+
+    run = store.create_run(project="p")
+    nested = "[" * depth + "]" * depth
+    app = create_app(store, settings=ServerSettings(max_body_bytes=1 << 20))
+    with TestClient(app, raise_server_exceptions=False) as client:
+        for method, path, body in [
+            ("PATCH", f"{API}/runs/{run.id}/summary", f'{{"values": {{"x": {nested}}}}}'),
+            ("POST", f"{API}/runs", f'{{"project": "p", "config": {{"a": {nested}}}}}'),
+            # (found while looking for lone surrogates, before FastAPI parses it)
+            (
+                "POST",
+                f"{API}/runs",
+                f'{{"project": "p", "notes": "\\ud83d\\ude00", "config": {{"a": {nested}}}}}',
+            ),
+        ]:
+            response = client.request(
+                method, path, content=body, headers={"content-type": "application/json"}
+            )
+            message = api.check(response, status=400, code="INVALID_ARGUMENT", field="body")
+            assert "nested too deeply" in message, (method, path, message)
+    assert store.get_run(run.id).explicit_summary == {}

@@ -246,3 +246,29 @@ def test_heartbeats_are_judged_by_the_servers_clock(tmp_path: Path, skew: float)
         while _run_status(url, run_id)[0] != "crashed":
             assert time.monotonic() < deadline, _run_status(url, run_id)
             time.sleep(0.5)
+
+
+def _raw(url: str, request: bytes) -> tuple[bytes, dict[str, str], bytes]:
+    """Send raw bytes, read the answer: status line, headers, body."""
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        sock.sendall(request)
+        answer = _answer(sock)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status, *lines = head.decode("latin-1").split("\r\n")
+    headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines)}
+    return status.encode(), headers, body
+
+
+def test_requests_the_http_parser_refuses_get_the_json_error_shape(tmp_path: Path) -> None:
+    with server("--store", str(tmp_path / "store")) as (url, _):
+        long_url = b"/api/v1/runs?filter=" + b"a" * 100_000
+        status, headers, body = _raw(url, b"GET " + long_url + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert status.startswith(b"HTTP/1.1 414"), (status, body[:200])
+        assert headers["content-type"] == "application/json"
+        assert json.loads(body)["error"]["code"] == "URI_TOO_LONG"
+        status, headers, body = _raw(url, b"GET /healthz HTTP/1.1\r\nHost x\r\n\r\n")
+        assert status.startswith(b"HTTP/1.1 400"), (status, body[:200])
+        error = json.loads(body)["error"]
+        assert error["code"] == "INVALID_ARGUMENT" and set(error) == {"code", "message", "field"}
+        assert _request(f"{url}/healthz", token=None)["status"] == "ok"  # still serving
