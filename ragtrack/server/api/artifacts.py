@@ -86,7 +86,9 @@ async def put_artifact(
     responses={200: {"content": {"application/octet-stream": {}}, "description": "The file"}},
 )
 def get_artifact(run_id: str, path: str, artifacts: ArtifactsDep) -> Response:
-    """Download an artifact (streamed, with Content-Length)."""
+    """Download an artifact (streamed, with Content-Length), always as an
+    attachment of type ``application/octet-stream``: a file a run logged (an
+    HTML report, an SVG) never runs in the server's origin."""
     info = artifacts.info(run_id, path)
     source = artifacts.open(run_id, path)
     return StreamingResponse(
@@ -95,6 +97,9 @@ def get_artifact(run_id: str, path: str, artifacts: ArtifactsDep) -> Response:
         headers={
             "Content-Length": str(info.size),
             "Content-Disposition": _attachment(info.path),
+            # Never run as a page of this server, should a browser render it anyway.
+            "Content-Security-Policy": "sandbox; default-src 'none'",
+            "X-Content-Type-Options": "nosniff",
         },
         background=BackgroundTask(source.close),  # also when the client went away
     )
