@@ -356,8 +356,15 @@ class Store(abc.ABC):
         """
 
     @abc.abstractmethod
-    def read_logs(self, run_id: str, stream: str | None = None) -> str:
-        """Captured console text in the order it was written, optionally one stream."""
+    def read_logs(self, run_id: str, stream: str | None = None, offset: int = 0) -> str:
+        """Captured console text in the order it was written, optionally one stream,
+        from character ``offset`` on (``text[offset:]`` of the whole text).
+
+        A reader that tails a live run keeps ``offset += len(text)`` and so reads
+        each character once; stores skip what is before ``offset`` without
+        sending it. ``offset`` is a non-negative int (InvalidArgumentError
+        otherwise).
+        """
 
     # -- lifecycle ------------------------------------------------------------------
 

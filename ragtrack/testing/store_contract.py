@@ -645,6 +645,27 @@ class StoreContract(RunAggregatesContract):
         with pytest.raises(InvalidArgumentError, match="stream"):
             store.append_logs(run.id, "stdin", "x")
 
+    def test_logs_read_from_an_offset(self, store: Store) -> None:
+        run = store.create_run(project="p")
+        store.append_logs(run.id, "stdout", "hello\n")
+        store.append_logs(run.id, "stderr", "warn ✓\n")
+        store.append_logs(run.id, "stdout", "bye\n")
+        text = "hello\nwarn ✓\nbye\n"
+        for offset in range(len(text) + 2):  # inside, at and past each chunk's end
+            assert store.read_logs(run.id, offset=offset) == text[offset:], offset
+        stdout = "hello\nbye\n"
+        for offset in (0, 3, 6, 9, 10, 11):
+            assert store.read_logs(run.id, "stdout", offset=offset) == stdout[offset:], offset
+        # A tail reader keeps its offset and reads each character once.
+        seen = store.read_logs(run.id)
+        store.append_logs(run.id, "stderr", "ünï\n")
+        assert store.read_logs(run.id, offset=len(seen)) == "ünï\n"
+        for bad in (-1, 1.5, True, "3"):
+            with pytest.raises(InvalidArgumentError, match="offset"):
+                store.read_logs(run.id, offset=bad)  # type: ignore[arg-type]
+        with pytest.raises(RunNotFoundError):
+            store.read_logs("nope", offset=3)
+
     def test_log_batch_ids_make_appends_idempotent(self, store: Store) -> None:
         run = store.create_run(project="p")
         for _ in range(3):

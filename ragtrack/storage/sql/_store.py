@@ -487,15 +487,36 @@ class SqlStore(SqlCatalog, Store):
                 )
             )
 
-    def read_logs(self, run_id: str, stream: str | None = None) -> str:
-        query = (
-            sa.select(run_logs.c.text).where(run_logs.c.run_id == run_id).order_by(run_logs.c.seq)
-        )
+    def read_logs(self, run_id: str, stream: str | None = None, offset: int = 0) -> str:
+        _check_count(offset, "offset")
+        rows = run_logs.c.run_id == run_id
         if stream is not None:
-            query = query.where(run_logs.c.stream == stream)
+            rows = sa.and_(rows, run_logs.c.stream == stream)
         with self._read() as conn:
             self._require_run(conn, run_id)
-            return "".join(conn.execute(query).scalars())
+            if not offset:
+                query = sa.select(run_logs.c.text).where(rows).order_by(run_logs.c.seq)
+                return "".join(conn.execute(query).scalars())
+            # Each chunk's end position by a running sum in the database, so only
+            # the chunks past ``offset`` leave it (a tail poll reads what is new).
+            length = sa.func.length(run_logs.c.text)
+            chunks = sa.select(
+                run_logs.c.seq,
+                run_logs.c.text,
+                length.label("length"),
+                sa.func.sum(length).over(order_by=run_logs.c.seq).label("end"),
+            ).where(rows)
+            tail = chunks.subquery()
+            found = conn.execute(
+                sa.select(tail.c.text, tail.c.length, tail.c.end)
+                .where(tail.c.end > offset)
+                .order_by(tail.c.seq)
+            ).all()
+        if not found:
+            return ""
+        first, first_length, first_end = found[0]
+        skip = offset - (int(first_end) - int(first_length))
+        return "".join([first[skip:], *(text for text, _, _ in found[1:])])
 
 
 def _is_unique_violation(e: sa.exc.IntegrityError) -> bool:
