@@ -70,7 +70,8 @@ _LOOPBACK = ("127.0.0.1", "::1", "localhost")
     default=60,
     show_default=True,
     metavar="SECONDS",
-    help="An artifact upload that sends nothing for this long is answered 408 and dropped.",
+    help="A request body (an artifact upload, JSON) that sends nothing for this long is "
+    "answered 408 and dropped.",
 )
 @click.option(
     "--max-uploads",

@@ -12,7 +12,7 @@ from ragtrack.exceptions import InvalidArgumentError
 
 #: Default largest JSON request body (artifact uploads are streamed, not limited).
 DEFAULT_MAX_BODY_BYTES = 256 * 2**20
-#: Default seconds an upload may go without sending a byte of its body.
+#: Default seconds a request body may go without sending a byte.
 DEFAULT_BODY_TIMEOUT = 60.0
 #: Default artifact uploads stored at once (each holds a thread while it streams).
 DEFAULT_MAX_UPLOADS = 32
@@ -37,8 +37,8 @@ class ServerSettings:
         auth_token: the bearer token every API call must carry; ``None`` leaves
             the API open.
         max_body_bytes: the largest JSON request body; bigger ones get 413.
-        body_timeout: seconds an artifact upload may go without sending any of
-            its body before it is answered 408 and dropped.
+        body_timeout: seconds a request body (an artifact upload, JSON) may go
+            without sending anything before it is answered 408 and dropped.
         max_uploads: artifact uploads stored at once; more wait (at most
             ``body_timeout``, then 503) instead of taking threads that other
             requests need.

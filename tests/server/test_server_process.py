@@ -142,16 +142,18 @@ def test_refuses_an_unmigrated_postgresql_database(tmp_path: Path, postgres_data
     assert "Traceback" not in result.stderr
 
 
-def _stalled_upload(url: str, run_id: str, path: str) -> socket.socket:
-    """A raw connection that sends an upload's headers and half its body, then nothing."""
+def _stalled(
+    url: str, request_line: str, content_type: str, part: bytes, length: int = 100_000
+) -> socket.socket:
+    """A raw connection that sends a request's headers and the start of a
+    ``length``-byte body, then nothing."""
     host, port = url.removeprefix("http://").split(":")
     sock = socket.create_connection((host, int(port)), timeout=30)
     head = (
-        f"PUT /api/v1/runs/{run_id}/artifacts/{path} HTTP/1.1\r\n"
-        f"Host: {host}\r\nContent-Type: application/octet-stream\r\n"
-        f"Content-Length: 100000\r\n\r\n"
+        f"{request_line} HTTP/1.1\r\nHost: {host}:{port}\r\nOrigin: {url}\r\n"
+        f"Content-Type: {content_type}\r\nContent-Length: {length}\r\n\r\n"
     )
-    sock.sendall(head.encode() + b"x" * 50_000)
+    sock.sendall(head.encode() + part)
     return sock
 
 
@@ -168,7 +170,16 @@ def test_stalled_uploads_time_out_without_starving_other_requests(tmp_path: Path
     args = ("--store", str(store), "--body-timeout", "3", "--max-uploads", "64")
     with server(*args) as (url, _):
         run = _request(f"{url}/api/v1/runs", "POST", {"project": "e2e"}, token=None)
-        stalled = [_stalled_upload(url, run["id"], f"part{i}.bin") for i in range(55)]
+        octets, form = "application/octet-stream", "application/x-www-form-urlencoded"
+        stalled = [
+            *(
+                _stalled(url, f"PUT /api/v1/runs/{run['id']}/artifacts/part{i}.bin", octets, b"x")
+                for i in range(55)
+            ),
+            # JSON bodies and the sign-in form hold no thread, but a connection each.
+            *(_stalled(url, "POST /api/v1/runs", "application/json", b'{"pr') for _ in range(5)),
+            _stalled(url, "POST /login", form, b"token=", length=1000),
+        ]
         try:
             time.sleep(0.5)  # every upload is in the server, waiting for its body
             # The server still answers everyone else (before: every worker thread
@@ -179,7 +190,7 @@ def test_stalled_uploads_time_out_without_starving_other_requests(tmp_path: Path
         finally:
             for sock in stalled:
                 sock.close()
-        # Each stalled upload got a 408 in the JSON error shape and was closed.
+        # Each stalled request got a 408 in the JSON error shape and was closed.
         for answer in answers:
             head, _, body = answer.partition(b"\r\n\r\n")
             assert head.startswith(b"HTTP/1.1 408 "), answer[:200]

@@ -28,8 +28,8 @@ from starlette.background import BackgroundTask
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 
-from ragtrack.exceptions import InvalidArgumentError, RequestTimeoutError, StoreUnavailableError
-from ragtrack.server._responses import ragtrack_error_response
+from ragtrack.exceptions import InvalidArgumentError, StoreUnavailableError
+from ragtrack.server._requests import timed_chunks
 from ragtrack.server.api._common import ArtifactsDep, StoreDep, router, wire
 from ragtrack.server.api.pagination import Page
 from ragtrack.server.api.schemas import ArtifactOut, ArtifactPage
@@ -59,11 +59,10 @@ async def put_artifact(
     path = validate_artifact_path(path)
     await anyio.to_thread.run_sync(store.get_run, run_id)  # 404 before reading the body
     slots: UploadSlots = request.app.state.upload_slots
-    timeout: float = request.app.state.settings.body_timeout
-    body = _RequestBody(request.stream(), timeout, path)
+    body = _RequestBody(timed_chunks(request, f"the upload of {path!r}"))
     source = cast(BinaryIO, io.BufferedReader(body, CHUNK_SIZE))
     try:
-        async with slots.slot(timeout):
+        async with slots.slot(request.app.state.settings.body_timeout):
             info = await anyio.to_thread.run_sync(
                 artifacts.put, run_id, path, source, limiter=slots.threads
             )
@@ -71,12 +70,6 @@ async def put_artifact(
         raise InvalidArgumentError(
             f"the upload of {path!r} broke off before the body was complete", field="body"
         ) from None
-    except RequestTimeoutError as e:
-        # The rest of the body may never come: close the connection rather than
-        # wait for it before the next request.
-        response = ragtrack_error_response(e)
-        response.headers["Connection"] = "close"
-        return response
     return wire(_wire.artifact_to_json(info), 201)
 
 
@@ -160,13 +153,11 @@ class UploadSlots:
 class _RequestBody(io.RawIOBase):
     """A blocking, readable file over a request body, read from a worker thread:
     each read waits on the event loop for the next chunk, so the upload goes
-    only as fast as the artifact store writes, and fails with
-    :class:`RequestTimeoutError` when no chunk comes for ``timeout`` seconds."""
+    only as fast as the artifact store writes (and fails as the chunks do:
+    RequestTimeoutError when the client stops sending)."""
 
-    def __init__(self, chunks: AsyncIterator[bytes], timeout: float, path: str) -> None:
+    def __init__(self, chunks: AsyncIterator[bytes]) -> None:
         self._chunks = chunks
-        self._timeout = timeout
-        self._path = path
         self._pending = memoryview(b"")
         self._done = False
 
@@ -183,17 +174,10 @@ class _RequestBody(io.RawIOBase):
 
     async def _next(self) -> bytes:
         try:
-            with anyio.fail_after(self._timeout):
-                return await self._chunks.__anext__()
+            return await self._chunks.__anext__()
         except StopAsyncIteration:
             self._done = True
             return b""
-        except TimeoutError:
-            raise RequestTimeoutError(
-                f"the upload of {self._path!r} sent nothing for {self._timeout:g} s "
-                f"(ragtrack server --body-timeout); nothing was stored",
-                field="body",
-            ) from None
 
 
 def _chunks(source: BinaryIO) -> Iterator[bytes]:

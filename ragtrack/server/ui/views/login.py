@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from ragtrack.exceptions import AuthenticationError, PayloadTooLargeError, PermissionDeniedError
+from ragtrack.server._requests import timed_chunks
 from ragtrack.server._responses import ragtrack_error_response
 from ragtrack.server.auth import TOKEN_COOKIE, Authenticator, NoAuthenticator
 from ragtrack.server.ui._links import links_for
@@ -91,7 +92,7 @@ async def _form(request: Request) -> dict[str, list[str]] | None:
     if declared.isdigit() and int(declared) > MAX_FORM_BYTES:
         return None
     body = bytearray()
-    async for chunk in request.stream():
+    async for chunk in timed_chunks(request, "the sign-in form"):
         body += chunk
         if len(body) > MAX_FORM_BYTES:
             return None
