@@ -133,6 +133,7 @@ def test_server_without_artifact_store(store: Any) -> None:
 
 def test_uploads_beyond_the_limit_wait_then_get_503() -> None:
     import anyio
+    import anyio.from_thread
 
     from ragtrack.exceptions import StoreUnavailableError
     from ragtrack.server.api.artifacts import UploadSlots
@@ -146,4 +147,6 @@ def test_uploads_beyond_the_limit_wait_then_get_503() -> None:
         async with slots.slot(timeout=0.05):  # freed again
             pass
 
-    anyio.run(main)
+    # In a thread of its own: the browser tests keep an event loop running in this one.
+    with anyio.from_thread.start_blocking_portal() as portal:
+        portal.call(main)
