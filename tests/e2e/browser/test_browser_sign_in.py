@@ -5,16 +5,9 @@ the browser out."""
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING
 
 import pytest
@@ -29,35 +22,14 @@ TOKEN = "browser-sign-in-3c9e"
 
 
 @pytest.fixture(scope="module")
-def token_server(ui_server: UiServer) -> Iterator[str]:
+def token_server(
+    ui_server: UiServer, serve: Callable[..., AbstractContextManager[str]]
+) -> Iterator[str]:
     """``ragtrack server`` with a token over the demo store, on loopback."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "RAGTRACK_SERVER_TOKEN": TOKEN}
-    command = [sys.executable, "-m", "ragtrack", "server", "--store", str(ui_server.dir)]
-    process = subprocess.Popen(
-        [*command, "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=env,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/healthz", timeout=1):
-                    break
-            except (urllib.error.URLError, OSError):
-                assert process.poll() is None and time.monotonic() < deadline
-                time.sleep(0.05)
+    args = ["server", "--store", str(ui_server.dir)]
+    with serve(args, ui_server.log.with_name("token-server.log"), env) as url:
         yield url
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=15)
 
 
 @pytest.fixture
