@@ -70,3 +70,12 @@ def test_templates_and_scripts_hold_no_inline_code() -> None:
         if script.name.endswith(".js"):
             text = script.read_text()
             assert not re.search(r"\beval\(|new Function\(", text), script.name
+
+
+def test_the_documented_policy_is_the_one_sent() -> None:
+    from pathlib import Path
+
+    from ragtrack.server._headers import CONTENT_SECURITY_POLICY
+
+    docs = Path(__file__).resolve().parents[2] / "docs" / "server.md"
+    assert f"`{CONTENT_SECURITY_POLICY}`" in docs.read_text()
