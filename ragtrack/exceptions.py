@@ -101,6 +101,13 @@ class PayloadTooLargeError(InvalidArgumentError):
     http_status = 413
 
 
+class RequestTimeoutError(InvalidArgumentError):
+    """A request body stopped arriving (the server's ``--body-timeout``)."""
+
+    code = "REQUEST_TIMEOUT"
+    http_status = 408
+
+
 class AuthenticationError(RagtrackError):
     """A server call without valid credentials."""
 

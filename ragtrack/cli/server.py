@@ -64,6 +64,22 @@ _LOOPBACK = ("127.0.0.1", "::1", "localhost")
     show_default=True,
     help="Largest JSON request body in MiB (artifact uploads are streamed and not limited).",
 )
+@click.option(
+    "--body-timeout",
+    type=click.FloatRange(min=0, min_open=True, max=86400),
+    default=60,
+    show_default=True,
+    metavar="SECONDS",
+    help="A request body (an artifact upload, JSON) that sends nothing for this long is "
+    "answered 408 and dropped.",
+)
+@click.option(
+    "--max-uploads",
+    type=click.IntRange(min=1, max=1024),
+    default=32,
+    show_default=True,
+    help="Artifact uploads stored at once; more wait up to --body-timeout, then get 503.",
+)
 @pass_state
 def server(
     state: CliState,
@@ -74,6 +90,8 @@ def server(
     workers: int,
     auth_token: str | None,
     max_body_mb: int,
+    body_timeout: float,
+    max_uploads: int,
 ) -> None:
     """Serve the store over HTTP: the REST API, its docs at /docs, and /metrics.
 
@@ -92,6 +110,8 @@ def server(
         artifacts=_artifacts_location(location, artifacts),
         auth_token=auth_token or None,
         max_body_bytes=max_body_mb * 2**20,
+        body_timeout=body_timeout,
+        max_uploads=max_uploads,
     )
     store, artifact_store = open_backends(settings)  # fails here, not in a worker
     url = f"http://{f'[{host}]' if ':' in host else host}:{port}"
@@ -107,11 +127,13 @@ def server(
         )
     import uvicorn
 
+    from ragtrack.server._protocol import http_protocol
+
     if workers == 1:
         from ragtrack.server.app import create_app
 
         app = create_app(store, artifact_store, settings, owns_backends=True)
-        uvicorn.run(app, host=host, port=port, log_config=log_config())
+        uvicorn.run(app, host=host, port=port, log_config=log_config(), http=http_protocol())
         return
     store.close()
     if artifact_store is not None:
@@ -130,6 +152,7 @@ def server(
             host=host,
             port=port,
             log_config=log_config(),
+            http=http_protocol(),
         )
 
 

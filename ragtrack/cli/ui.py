@@ -61,6 +61,7 @@ def ui(state: CliState, host: str, port: int, no_browser: bool) -> None:
     import uvicorn
 
     from ragtrack.server._backend import open_backends
+    from ragtrack.server._protocol import http_protocol
     from ragtrack.server.app import create_app
     from ragtrack.server.settings import ServerSettings
 
@@ -85,7 +86,10 @@ def ui(state: CliState, host: str, port: int, no_browser: bool) -> None:
             raise
         # From here the app owns both: its shutdown closes them.
         app = create_app(store, artifact_store, settings, owns_backends=True)
-        server = uvicorn.Server(uvicorn.Config(app, log_config=log_config(), access_log=False))
+        config = uvicorn.Config(
+            app, log_config=log_config(), access_log=False, http=http_protocol()
+        )
+        server = uvicorn.Server(config)
         _serve(server, sock, url, open_browser=not no_browser)
     finally:
         sock.close()

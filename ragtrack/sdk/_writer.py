@@ -115,7 +115,9 @@ class BackgroundWriter:
             self._flush_console()
             now = time.time()
             if now - self._last_heartbeat >= self.heartbeat_interval:
-                self.store.heartbeat(self.run_id, now)
+                # Stamped by the store's clock, not ours: a server judges
+                # liveness by its own, and this machine's may be off.
+                self.store.heartbeat(self.run_id)
                 self._last_heartbeat = now
 
     def _take_records(self) -> None:

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from ragtrack.exceptions import SchemaVersionError
 from ragtrack.server.settings import ServerSettings
 from ragtrack.storage import Store, open_store
+from ragtrack.storage.sql._schema import SCHEMA_REVISION
 
 if TYPE_CHECKING:
     from ragtrack.storage.artifacts import ArtifactStore
@@ -41,9 +42,8 @@ def open_server_store(location: str) -> Store:
     except SchemaVersionError as e:
         if "ragtrack db upgrade" not in e.message or "--uri" in e.message:
             raise
-        display = _display(location)
         raise SchemaVersionError(
-            e.message.replace("`ragtrack db upgrade`", f"`ragtrack db upgrade --uri {display}`")
+            e.message.replace("`ragtrack db upgrade`", upgrade_command(location))
         ) from e
 
 
@@ -62,6 +62,46 @@ def schema_revision(store: Store) -> str | None:
     from ragtrack.storage.sql._migrations import current_revision
 
     return current_revision(engine)
+
+
+def checked_schema_revision(store: Store, location: str = "") -> str | None:
+    """:func:`schema_revision`, raising :class:`SchemaVersionError` when it is not
+    the revision this ragtrack needs: the schema changed under a running server
+    (another process migrated the database, or dropped it)."""
+    revision = schema_revision(store)
+    if revision == SCHEMA_REVISION or sql_engine(store) is None:
+        return revision
+    from ragtrack.storage.sql._migrations import known_revisions
+
+    found = (
+        f"the database is at schema revision {revision!r}"
+        if revision
+        else ("the database has no ragtrack schema")
+    )
+    if revision is not None and revision not in known_revisions():
+        newer = (
+            f"{found}, which this server's ragtrack does not know (it needs "
+            f"{SCHEMA_REVISION!r}): a newer ragtrack migrated it; upgrade this server "
+            f"(`pip install -U ragtrack`) and restart it"
+        )
+        raise SchemaVersionError(newer)
+    raise SchemaVersionError(schema_changed(found, location))
+
+
+def schema_changed(found: str, location: str = "") -> str:
+    """The message for a schema that is not what this server started with:
+    ``found`` says what is wrong, the rest what to do."""
+    return (
+        f"{found}, this server needs {SCHEMA_REVISION!r}: the schema changed under the "
+        f"running server; run {upgrade_command(location)} and restart the server"
+    )
+
+
+def upgrade_command(location: str = "") -> str:
+    """The command that migrates the database at ``location`` (password hidden)."""
+    if not location:
+        return "`ragtrack db upgrade --uri <this server's database>`"
+    return f"`ragtrack db upgrade --uri {_display(location)}`"
 
 
 def pool_status(store: Store) -> tuple[int, int] | None:

@@ -1,23 +1,32 @@
-"""Request bodies: the size limit (413) and well-formed text, before FastAPI parses JSON.
+"""Request bodies: the size limit (413), the read timeout (408) and well-formed
+text, before FastAPI parses JSON.
 
 Every API route uses :class:`WireRoute`, whose requests read their body through
 :class:`LimitedRequest`. Only JSON bodies are read that way; artifact uploads
-stream ``request.stream()`` and are not limited.
+stream the body and are not limited in size. Every body, uploads included, is
+read through :func:`timed_chunks`: a client that stops sending for the server's
+``--body-timeout`` seconds gets 408 and its connection is closed.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
+import anyio
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ragtrack.exceptions import InvalidArgumentError, PayloadTooLargeError, RagtrackError
+from ragtrack.exceptions import (
+    InvalidArgumentError,
+    PayloadTooLargeError,
+    RagtrackError,
+    RequestTimeoutError,
+)
 from ragtrack.server._paths import restore_slashes
 
 # A \uD800-\uDFFF escape: a surrogate, legitimate only as half of a pair.
@@ -48,16 +57,58 @@ class LimitedRequest(Request):
             if declared.isdigit() and int(declared) > limit:
                 raise BodyError(_too_large(limit))
             chunks, size = [], 0
-            async for chunk in self.stream():
-                size += len(chunk)
-                if size > limit:
-                    raise BodyError(_too_large(limit))
-                chunks.append(chunk)
+            try:
+                async for chunk in timed_chunks(self, "the request body"):
+                    size += len(chunk)
+                    if size > limit:
+                        raise BodyError(_too_large(limit))
+                    chunks.append(chunk)
+            except RequestTimeoutError as e:
+                raise BodyError(e) from None
             body = b"".join(chunks)
             if _SURROGATE_ESCAPE.search(body):
-                _check_no_lone_surrogate(body)
+                try:
+                    _check_no_lone_surrogate(body)
+                except RecursionError:
+                    raise BodyError(too_deep()) from None
             self._checked_body = body
         return self._checked_body
+
+    async def json(self) -> Any:
+        try:
+            return await super().json()
+        except RecursionError:
+            raise BodyError(too_deep()) from None
+
+
+def too_deep() -> InvalidArgumentError:
+    """The error for a JSON body nested deeper than the server can follow."""
+    return InvalidArgumentError(
+        "the request body is nested too deeply (hundreds of levels of lists or objects): "
+        "flatten it",
+        field="body",
+    )
+
+
+async def timed_chunks(request: Request, what: str) -> AsyncIterator[bytes]:
+    """The chunks of ``request``'s body as they arrive; RequestTimeoutError (408)
+    when none arrives for the server's ``body_timeout`` seconds. ``what`` names
+    the body in that error ("the upload of 'model.bin'")."""
+    timeout: float = request.app.state.settings.body_timeout
+    chunks = request.stream()
+    while True:
+        try:
+            with anyio.fail_after(timeout):
+                chunk = await chunks.__anext__()
+        except StopAsyncIteration:
+            return
+        except TimeoutError:
+            raise RequestTimeoutError(
+                f"{what} sent nothing for {timeout:g} s (ragtrack server --body-timeout); "
+                f"nothing of it was stored",
+                field="body",
+            ) from None
+        yield chunk
 
 
 class WireRoute(APIRoute):

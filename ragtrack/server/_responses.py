@@ -40,5 +40,10 @@ def error_response(
 
 def ragtrack_error_response(error: RagtrackError) -> WireJSONResponse:
     """The response for a ragtrack error: its ``http_status``, ``code`` and ``field``."""
-    headers = {"WWW-Authenticate": "Bearer"} if error.http_status == 401 else None
+    headers = None
+    if error.http_status == 401:
+        headers = {"WWW-Authenticate": "Bearer"}
+    elif error.http_status == 408:
+        # The rest of the body may never come: close rather than wait for it.
+        headers = {"Connection": "close"}
     return error_response(error.code, error.message, error.http_status, error.field, headers)

@@ -26,9 +26,11 @@ from starlette.middleware import Middleware
 
 from ragtrack._version import __version__
 from ragtrack.server._backend import open_backends
+from ragtrack.server._headers import SecurityHeadersMiddleware
 from ragtrack.server._paths import EncodedSlashMiddleware
 from ragtrack.server._responses import WireJSONResponse
 from ragtrack.server.api import API_PREFIX, API_ROUTERS
+from ragtrack.server.api.artifacts import UploadSlots
 from ragtrack.server.auth import (
     OPEN_PATHS,
     AuthMiddleware,
@@ -36,6 +38,7 @@ from ragtrack.server.auth import (
     NoAuthenticator,
     needs_auth,
 )
+from ragtrack.server.docs import docs_router
 from ragtrack.server.errors import install_error_handlers
 from ragtrack.server.health import health_router
 from ragtrack.server.monitoring import (
@@ -108,11 +111,12 @@ def create_app(
         version=__version__,
         description=_DESCRIPTION,
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # our own /docs: Swagger UI served from this server (docs.py)
         redoc_url=None,
         default_response_class=WireJSONResponse,
         lifespan=lifespan,
         middleware=[
+            Middleware(SecurityHeadersMiddleware),
             Middleware(MetricsMiddleware, metrics=metrics),
             Middleware(AuthMiddleware, authenticator=authenticator),
             Middleware(EncodedSlashMiddleware),
@@ -124,8 +128,9 @@ def create_app(
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.authenticator = authenticator
+    app.state.upload_slots = UploadSlots(settings.max_uploads)
     install_error_handlers(app)
-    for router in (*API_ROUTERS, health_router, monitoring_router):
+    for router in (*API_ROUTERS, health_router, monitoring_router, docs_router):
         app.include_router(router)
         metrics.routes.extend(router.routes)
     install_ui(app)

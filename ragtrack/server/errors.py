@@ -9,6 +9,8 @@ Every error body is ``{"error": {"code": ..., "message": ..., "field": ...}}``
   400 ``INVALID_ARGUMENT`` naming the field (``body.config``, ``query.limit``);
 * unknown routes 404 ``NOT_FOUND``, wrong methods 405 ``METHOD_NOT_ALLOWED``;
 * a database that cannot be reached 503 ``STORE_UNAVAILABLE`` (safe to retry);
+* a table or column missing from the database 503 ``SCHEMA_VERSION`` with the
+  ``ragtrack db upgrade`` command (the schema changed under the running server);
 * anything else is a bug: 500 ``INTERNAL_ERROR``, logged with its traceback.
 """
 
@@ -23,9 +25,11 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Match
 
-from ragtrack.exceptions import RagtrackError, StoreUnavailableError
-from ragtrack.server._requests import BodyError
+from ragtrack.exceptions import RagtrackError, SchemaVersionError, StoreUnavailableError
+from ragtrack.server._backend import schema_changed
+from ragtrack.server._requests import BodyError, too_deep
 from ragtrack.server._responses import error_response, ragtrack_error_response
 
 logger = logging.getLogger("ragtrack.server")
@@ -43,14 +47,19 @@ _HTTP_CODES = {
 # let one through: a retry may succeed, so they are 503s, not bugs.
 _UNAVAILABLE = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError)
 
+# PostgreSQL's undefined_table and undefined_column, and SQLite's messages for them.
+_MISSING_SQLSTATES = frozenset({"42P01", "42703"})
+_MISSING_SQLITE = ("no such table", "no such column", "table ")
+
 
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers that give every failure the JSON error shape."""
     app.add_exception_handler(RagtrackError, _ragtrack_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
-    for cls in _UNAVAILABLE:
-        app.add_exception_handler(cls, _unavailable)
+    app.add_exception_handler(sa.exc.DBAPIError, _database_error)
+    app.add_exception_handler(sa.exc.TimeoutError, _database_error)
+    app.add_exception_handler(RecursionError, _too_deep)
     app.add_exception_handler(Exception, _unexpected)
 
 
@@ -100,11 +109,68 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         message = f"no such endpoint: {request.method} {request.url.path} (see /docs)"
     elif status == 405:
         message = f"{request.method} is not allowed on {request.url.path}"
+        allowed = _allowed_methods(request)
+        if allowed:
+            headers = {**(exc.headers or {}), "Allow": ", ".join(allowed)}
+            return error_response("METHOD_NOT_ALLOWED", message, 405, None, headers)
     else:
         message = str(exc.detail)
     code = _HTTP_CODES.get(status, "INTERNAL_ERROR" if status >= 500 else "INVALID_ARGUMENT")
     field = "body" if status in (400, 413) else None
     return error_response(code, message, status, field, exc.headers)
+
+
+def schema_problem(exc: BaseException) -> str | None:
+    """What the database lacks, when ``exc`` is a missing table or column (the
+    schema changed under the server), else ``None``."""
+    if not isinstance(exc, sa.exc.DBAPIError):
+        return None
+    orig = exc.orig
+    first_line = str(orig).strip().splitlines()[0] if str(orig).strip() else ""
+    if getattr(orig, "sqlstate", None) in _MISSING_SQLSTATES:
+        return first_line
+    if isinstance(exc, sa.exc.OperationalError) and first_line.startswith(_MISSING_SQLITE):
+        if first_line.startswith("table ") and "has no column" not in first_line:
+            return None
+        return first_line
+    return None
+
+
+async def _database_error(request: Request, exc: Exception) -> Response:
+    problem = schema_problem(exc)
+    if problem is not None:
+        settings = getattr(request.app.state, "settings", None)
+        location: str = settings.store if settings is not None else ""
+        logger.error(
+            "database schema problem during %s %s: %s", request.method, request.url.path, problem
+        )
+        return ragtrack_error_response(
+            SchemaVersionError(schema_changed(f"the database has {problem}", location))
+        )
+    if isinstance(exc, _UNAVAILABLE):
+        return await _unavailable(request, exc)
+    return await _unexpected(request, exc)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route takes on this path: routing raises 405 from the
+    first route whose path matches, whose methods alone would make a wrong
+    ``Allow`` (``GET`` for ``/api/v1/projects``, which takes ``POST`` too)."""
+    methods: set[str] = set()
+    # The app's routes, flat (included routers are nested in app.router.routes).
+    metrics = getattr(request.app.state, "metrics", None)
+    for route in metrics.routes if metrics is not None else ():
+        match, _ = route.matches(request.scope)
+        if match != Match.NONE:
+            methods.update(getattr(route, "methods", None) or ())
+    return sorted(methods)
+
+
+async def _too_deep(request: Request, exc: Exception) -> Response:
+    # Python's recursion limit, met while following a body nested hundreds of
+    # levels deep (validating, flattening or storing it): the input's fault.
+    logger.warning("request body too deeply nested: %s %s", request.method, request.url.path)
+    return ragtrack_error_response(too_deep())
 
 
 async def _unavailable(request: Request, exc: Exception) -> Response:

@@ -197,7 +197,14 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def heartbeat(self, run_id: str, at: float | None = None) -> None:
-        """Record that the process of a running run is alive."""
+        """Record that the process of a running run is alive.
+
+        Liveness is judged by the store's clock: without ``at`` the heartbeat is
+        stamped with it (what the SDK sends: a client's clock may be off), and a
+        run created as running gets its first heartbeat from it, whatever
+        ``created_at`` says. ``at`` records a known earlier time (copying a run
+        between stores); a time ahead of the store's clock is taken as now.
+        """
 
     @abc.abstractmethod
     def set_tags(self, run_id: str, add: Sequence[str] = (), remove: Sequence[str] = ()) -> None:
@@ -349,8 +356,15 @@ class Store(abc.ABC):
         """
 
     @abc.abstractmethod
-    def read_logs(self, run_id: str, stream: str | None = None) -> str:
-        """Captured console text in the order it was written, optionally one stream."""
+    def read_logs(self, run_id: str, stream: str | None = None, offset: int = 0) -> str:
+        """Captured console text in the order it was written, optionally one stream,
+        from character ``offset`` on (``text[offset:]`` of the whole text).
+
+        A reader that tails a live run keeps ``offset += len(text)`` and so reads
+        each character once; stores skip what is before ``offset`` without
+        sending it. ``offset`` is a non-negative int (InvalidArgumentError
+        otherwise).
+        """
 
     # -- lifecycle ------------------------------------------------------------------
 

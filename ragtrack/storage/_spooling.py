@@ -542,8 +542,8 @@ class SpoolingStore(Store):
     def list_metric_keys(self, run_id: str) -> list[str]:
         return self.inner.list_metric_keys(run_id)
 
-    def read_logs(self, run_id: str, stream: str | None = None) -> str:
-        return self.inner.read_logs(run_id, stream)
+    def read_logs(self, run_id: str, stream: str | None = None, offset: int = 0) -> str:
+        return self.inner.read_logs(run_id, stream, offset)
 
 
 _instances: weakref.WeakSet[SpoolingStore] = weakref.WeakSet()

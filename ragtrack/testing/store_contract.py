@@ -154,6 +154,19 @@ class StoreContract(RunAggregatesContract):
         store.heartbeat(run.id, at=time.time() - 10_000)
         assert store.get_run(run.id).status is RunStatus.COMPLETED
 
+    def test_heartbeats_are_stamped_by_the_stores_clock(self, store: Store) -> None:
+        before = time.time()
+        ahead = before + 3600  # a client whose clock is an hour ahead
+        run = store.create_run(project="p", status=RunStatus.RUNNING, created_at=ahead)
+        beat = store.get_run(run.id).heartbeat_at
+        assert beat is not None and before - 1 <= beat <= time.time() + 1
+        store.heartbeat(run.id, at=ahead)  # never in the future
+        beat = store.get_run(run.id).heartbeat_at
+        assert beat is not None and beat <= time.time() + 1
+        store.heartbeat(run.id)
+        beat = store.get_run(run.id).heartbeat_at
+        assert beat is not None and before - 1 <= beat <= time.time() + 1
+
     def test_tags(self, store: Store) -> None:
         run = store.create_run(project="p", tags=["a"])
         store.set_tags(run.id, add=["b", "a", "ünï"], remove=["a"])
@@ -631,6 +644,27 @@ class StoreContract(RunAggregatesContract):
         assert store.read_logs(run.id, "stdout") == "hello\nbye\n"
         with pytest.raises(InvalidArgumentError, match="stream"):
             store.append_logs(run.id, "stdin", "x")
+
+    def test_logs_read_from_an_offset(self, store: Store) -> None:
+        run = store.create_run(project="p")
+        store.append_logs(run.id, "stdout", "hello\n")
+        store.append_logs(run.id, "stderr", "warn ✓\n")
+        store.append_logs(run.id, "stdout", "bye\n")
+        text = "hello\nwarn ✓\nbye\n"
+        for offset in range(len(text) + 2):  # inside, at and past each chunk's end
+            assert store.read_logs(run.id, offset=offset) == text[offset:], offset
+        stdout = "hello\nbye\n"
+        for offset in (0, 3, 6, 9, 10, 11):
+            assert store.read_logs(run.id, "stdout", offset=offset) == stdout[offset:], offset
+        # A tail reader keeps its offset and reads each character once.
+        seen = store.read_logs(run.id)
+        store.append_logs(run.id, "stderr", "ünï\n")
+        assert store.read_logs(run.id, offset=len(seen)) == "ünï\n"
+        for bad in (-1, 1.5, True, "3"):
+            with pytest.raises(InvalidArgumentError, match="offset"):
+                store.read_logs(run.id, offset=bad)  # type: ignore[arg-type]
+        with pytest.raises(RunNotFoundError):
+            store.read_logs("nope", offset=3)
 
     def test_log_batch_ids_make_appends_idempotent(self, store: Store) -> None:
         run = store.create_run(project="p")

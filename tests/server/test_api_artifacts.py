@@ -129,3 +129,24 @@ def test_server_without_artifact_store(store: Any) -> None:
         assert response.status_code == 404
         assert "--artifacts" in response.json()["error"]["message"]
         assert client.delete(f"{API}/runs/{run['id']}").status_code == 204
+
+
+def test_uploads_beyond_the_limit_wait_then_get_503() -> None:
+    import anyio
+    import anyio.from_thread
+
+    from ragtrack.exceptions import StoreUnavailableError
+    from ragtrack.server.api.artifacts import UploadSlots
+
+    async def main() -> None:
+        slots = UploadSlots(1)
+        async with slots.slot(timeout=5):
+            with pytest.raises(StoreUnavailableError, match="--max-uploads"):
+                async with slots.slot(timeout=0.05):
+                    pass
+        async with slots.slot(timeout=0.05):  # freed again
+            pass
+
+    # In a thread of its own: the browser tests keep an event loop running in this one.
+    with anyio.from_thread.start_blocking_portal() as portal:
+        portal.call(main)

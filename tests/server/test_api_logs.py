@@ -16,6 +16,12 @@ def test_append_and_read_logs(api: Any) -> None:
     api.ok("POST", path, {"stream": "stdout", "text": "step 2\n"})
     assert api.ok("GET", path) == {"text": "step 1\nwarn ✓\nstep 2\n"}
     assert api.ok("GET", path, params={"stream": "stderr"}) == {"text": "warn ✓\n"}
+    assert api.ok("GET", path, params={"offset": 12}) == {"text": "✓\nstep 2\n"}
+    assert api.ok("GET", path, params={"offset": 3, "stream": "stdout"}) == {
+        "text": "p 1\nstep 2\n"
+    }
+    for bad in ("-1", "x"):
+        api.error("GET", path, params={"offset": bad}, status=400, code="INVALID_ARGUMENT")
 
 
 def test_log_errors(api: Any) -> None:

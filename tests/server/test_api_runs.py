@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from typing import Any
 
 API = "/api/v1"
@@ -248,10 +249,15 @@ def test_finish_run_in_one_call(api: Any) -> None:
 def test_heartbeat(api: Any) -> None:
     run = api.run()
     path = f"{API}/runs/{run['id']}"
-    assert api.ok("POST", f"{path}/heartbeat", {"at": 1_900_000_000.0}) is None
-    assert api.ok("GET", path)["heartbeat_at"] == 1_900_000_000.0
-    assert api.ok("POST", f"{path}/heartbeat") is None  # no body: now
-    assert api.ok("GET", path)["heartbeat_at"] < 1_900_000_000.0
+    assert api.ok("POST", f"{path}/heartbeat", {"at": 1_700_000_000.0}) is None
+    assert api.ok("GET", path)["heartbeat_at"] == 1_700_000_000.0  # a recorded time (a copy)
+    before = time.time()
+    assert api.ok("POST", f"{path}/heartbeat") is None  # no body: now, by the server's clock
+    assert before <= api.ok("GET", path)["heartbeat_at"] <= time.time()
+    # A time ahead of the server's clock counts as now: a client whose clock is
+    # an hour ahead must not keep a dead run "running" for an hour.
+    assert api.ok("POST", f"{path}/heartbeat", {"at": time.time() + 3600}) is None
+    assert api.ok("GET", path)["heartbeat_at"] <= time.time()
     api.error(
         "POST",
         f"{path}/heartbeat",

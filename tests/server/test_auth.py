@@ -20,7 +20,8 @@ from ragtrack.storage.sql import SqlStore
 
 TOKEN = "s3cret-token-7f3a9c"
 GOOD = {"Authorization": f"Bearer {TOKEN}"}
-_FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+_FORM = {"Content-Type": "application/x-www-form-urlencoded", "Origin": "http://testserver"}
+_OWN_PAGE = {"Origin": "http://testserver"}
 
 
 @pytest.fixture
@@ -153,7 +154,7 @@ def test_sign_in_sets_a_cookie_that_opens_the_ui_and_api(api: Any) -> None:
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/" in cookie
     assert api.call("GET", "/index.json").status_code == 200  # the client kept the cookie
     assert api.call("GET", "/api/v1/projects").status_code == 200
-    api.call("POST", "/logout")
+    api.call("POST", "/logout", headers=_OWN_PAGE)
     assert api.call("GET", "/index.json").status_code == 401
 
 
@@ -196,3 +197,50 @@ def test_the_principal_is_on_the_request(sqlite_store: SqlStore) -> None:
         with TestClient(app) as client:
             assert client.get("/api/v1/whoami", headers=headers).status_code == 200
     assert [p.name for p in seen] == [ANONYMOUS.name, "token"]
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Origin": "http://testserver:8080"},  # another port: the same site, not the same origin
+        {"Origin": "https://evil.example"},
+        {"Origin": "null"},
+        {"Referer": "http://testserver:8080/attack.html"},
+        {},
+    ],
+    ids=["other-port", "other-site", "null", "other-referer", "none"],
+)
+def test_sign_in_and_out_only_from_the_servers_own_pages(api: Any, headers: dict[str, str]) -> None:
+    signed_in = api.call(
+        "POST", "/login", content=f"token={TOKEN}&next=/", headers=_FORM, follow_redirects=False
+    )
+    assert signed_in.status_code == 303
+    form = {"Content-Type": _FORM["Content-Type"], **headers}
+    refused = api.call("POST", "/logout", headers=headers, follow_redirects=False)
+    api.check(refused, status=403, code="PERMISSION_DENIED")
+    assert "set-cookie" not in refused.headers
+    assert api.call("GET", "/index.json").status_code == 200  # still signed in
+    forged = api.call(
+        "POST", "/login", content=f"token={TOKEN}&next=/", headers=form, follow_redirects=False
+    )
+    api.check(forged, status=403, code="PERMISSION_DENIED")
+    assert "set-cookie" not in forged.headers
+    # A page of this server that sends only a Referer (no Origin) signs out.
+    own = {"Referer": "http://testserver/projects/p/runs"}
+    assert api.call("POST", "/logout", headers=own, follow_redirects=False).status_code == 303
+    assert api.call("GET", "/index.json").status_code == 401
+
+
+def test_the_sign_in_form_is_read_only_up_to_a_few_kilobytes(api: Any) -> None:
+    big = f"token={TOKEN}&next=/&pad=".encode() + b"x" * 2**20
+    declared = api.call("POST", "/login", content=big, headers=_FORM)
+    api.check(declared, status=413, code="PAYLOAD_TOO_LARGE", field="body")
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: the limit counts what arrives
+        yield f"token={TOKEN}&pad=".encode()
+        for _ in range(64):
+            yield b"x" * 4096
+
+    streamed = api.call("POST", "/login", content=chunks(), headers=_FORM)
+    api.check(streamed, status=413, code="PAYLOAD_TOO_LARGE", field="body")
+    assert TOKEN_COOKIE not in streamed.cookies

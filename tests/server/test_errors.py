@@ -155,3 +155,91 @@ def test_healthz(api: Any, store: Any) -> None:
 
 def _refuse() -> Any:
     raise ConnectionRefusedError("database down")
+
+
+def _set_revision(store: Any, revision: str) -> None:
+    with store._engine.begin() as conn:
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = :r"), {"r": revision})
+
+
+def test_healthz_notices_a_schema_changed_under_the_server(api: Any, store: Any) -> None:
+    from ragtrack.storage.sql._schema import SCHEMA_REVISION
+
+    assert api.ok("GET", "/healthz")["schema"] == SCHEMA_REVISION
+    try:
+        _set_revision(store, "0001")  # another process migrated it down (or not yet up)
+        older = api.error("GET", "/healthz", status=503, code="SCHEMA_VERSION")
+        assert "'0001'" in older and "ragtrack db upgrade" in older
+        _set_revision(store, "9999")  # a newer ragtrack migrated it
+        newer = api.error("GET", "/healthz", status=503, code="SCHEMA_VERSION")
+        assert "'9999'" in newer and "pip install -U ragtrack" in newer
+    finally:
+        _set_revision(store, SCHEMA_REVISION)
+    assert api.ok("GET", "/healthz")["status"] == "ok"
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_dropped_table_is_503_naming_the_upgrade(
+    backend: str, tmp_path: Any, request: pytest.FixtureRequest
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from ragtrack.storage.sql import SqlStore
+
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'ragtrack.db'}"
+    else:
+        url = request.getfixturevalue("postgres_databases").create()
+    store = SqlStore(url)
+    try:
+        run = store.create_run(project="p")
+        with store._engine.begin() as conn:
+            conn.exec_driver_sql(f"DROP TABLE runs{' CASCADE' if backend != 'sqlite' else ''}")
+        with TestClient(create_app(store), raise_server_exceptions=False) as client:
+            for path in (f"{API}/runs/{run.id}", f"{API}/runs?project=p"):
+                response = client.get(path)
+                assert response.status_code == 503, response.text
+                error = response.json()["error"]
+                assert error["code"] == "SCHEMA_VERSION", error
+                assert "ragtrack db upgrade" in error["message"]
+    finally:
+        store.close()
+
+
+def test_wrong_method_allows_every_method_of_the_path(api: Any) -> None:
+    run = api.run()
+    cases = {
+        f"{API}/projects": "GET, POST",
+        f"{API}/runs/{run['id']}": "DELETE, GET, PATCH",
+        f"{API}/runs/{run['id']}/params": "GET, PATCH",
+    }
+    for path, allowed in cases.items():
+        response = api.call("PUT", path)
+        api.check(response, status=405, code="METHOD_NOT_ALLOWED", field=None)
+        assert response.headers["allow"] == allowed, path
+
+
+@pytest.mark.parametrize("depth", [900, 5000, 100_000])
+def test_deeply_nested_bodies_are_400(api: Any, store: Any, depth: int) -> None:
+    from fastapi.testclient import TestClient
+
+    run = store.create_run(project="p")
+    nested = "[" * depth + "]" * depth
+    app = create_app(store, settings=ServerSettings(max_body_bytes=1 << 20))
+    with TestClient(app, raise_server_exceptions=False) as client:
+        for method, path, body in [
+            ("PATCH", f"{API}/runs/{run.id}/summary", f'{{"values": {{"x": {nested}}}}}'),
+            ("POST", f"{API}/runs", f'{{"project": "p", "config": {{"a": {nested}}}}}'),
+            # (found while looking for lone surrogates, before FastAPI parses it)
+            (
+                "POST",
+                f"{API}/runs",
+                f'{{"project": "p", "notes": "\\ud83d\\ude00", "config": {{"a": {nested}}}}}',
+            ),
+        ]:
+            response = client.request(
+                method, path, content=body, headers={"content-type": "application/json"}
+            )
+            message = api.check(response, status=400, code="INVALID_ARGUMENT", field="body")
+            assert "nested too deeply" in message, (method, path, message)
+    assert store.get_run(run.id).explicit_summary == {}

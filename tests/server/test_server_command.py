@@ -129,3 +129,24 @@ def test_settings_from_env_checks_the_body_limit() -> None:
     assert ServerSettings.from_env({}).max_body_bytes == 256 * 2**20
     with pytest.raises(InvalidArgumentError, match="RAGTRACK_SERVER_MAX_BODY_BYTES"):
         ServerSettings.from_env({"RAGTRACK_SERVER_MAX_BODY_BYTES": "lots"})
+
+
+def test_upload_settings_reach_the_workers(
+    tmp_path: Path, uvicorn_calls: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ragtrack.exceptions import InvalidArgumentError
+
+    monkeypatch.setattr(os, "environ", dict(os.environ))
+    result = invoke(
+        "server", "--store", str(tmp_path), "--workers", "2",
+        "--body-timeout", "2.5", "--max-uploads", "4",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    ((_, kwargs),) = uvicorn_calls
+    settings = ServerSettings.from_env(kwargs["environ"])
+    assert (settings.body_timeout, settings.max_uploads) == (2.5, 4)
+    assert invoke("server", "--body-timeout", "0").exit_code == 2
+    bad = {"RAGTRACK_SERVER_BODY_TIMEOUT": "nan", "RAGTRACK_SERVER_MAX_UPLOADS": "0"}
+    for name, value in bad.items():
+        with pytest.raises(InvalidArgumentError, match=name):
+            ServerSettings.from_env({name: value})

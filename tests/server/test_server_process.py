@@ -140,3 +140,146 @@ def test_refuses_an_unmigrated_postgresql_database(tmp_path: Path, postgres_data
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("Error: ")
     assert f"ragtrack db upgrade --uri {url}" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def _stalled(
+    url: str, request_line: str, content_type: str, part: bytes, length: int = 100_000
+) -> socket.socket:
+    """A raw connection that sends a request's headers and the start of a
+    ``length``-byte body, then nothing."""
+    host, port = url.removeprefix("http://").split(":")
+    sock = socket.create_connection((host, int(port)), timeout=30)
+    head = (
+        f"{request_line} HTTP/1.1\r\nHost: {host}:{port}\r\nOrigin: {url}\r\n"
+        f"Content-Type: {content_type}\r\nContent-Length: {length}\r\n\r\n"
+    )
+    sock.sendall(head.encode() + part)
+    return sock
+
+
+def _answer(sock: socket.socket) -> bytes:
+    """Everything the server sends until it closes the connection."""
+    received = b""
+    while chunk := sock.recv(65536):
+        received += chunk
+    return received
+
+
+def test_stalled_uploads_time_out_without_starving_other_requests(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    args = ("--store", str(store), "--body-timeout", "3", "--max-uploads", "64")
+    with server(*args) as (url, _):
+        run = _request(f"{url}/api/v1/runs", "POST", {"project": "e2e"}, token=None)
+        octets, form = "application/octet-stream", "application/x-www-form-urlencoded"
+        stalled = [
+            *(
+                _stalled(url, f"PUT /api/v1/runs/{run['id']}/artifacts/part{i}.bin", octets, b"x")
+                for i in range(55)
+            ),
+            # JSON bodies and the sign-in form hold no thread, but a connection each.
+            *(_stalled(url, "POST /api/v1/runs", "application/json", b'{"pr') for _ in range(5)),
+            _stalled(url, "POST /login", form, b"token=", length=1000),
+        ]
+        try:
+            time.sleep(0.5)  # every upload is in the server, waiting for its body
+            # The server still answers everyone else (before: every worker thread
+            # waited for an upload's body, and these hung).
+            assert _request(f"{url}/healthz", token=None)["status"] == "ok"
+            assert _request(f"{url}/api/v1/runs/{run['id']}", token=None)["id"] == run["id"]
+            answers = [_answer(sock) for sock in stalled]
+        finally:
+            for sock in stalled:
+                sock.close()
+        # Each stalled request got a 408 in the JSON error shape and was closed.
+        for answer in answers:
+            head, _, body = answer.partition(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 408 "), answer[:200]
+            assert json.loads(body)["error"]["code"] == "REQUEST_TIMEOUT"
+        # Nothing partial was stored, and the store still takes a complete upload.
+        listed = _request(f"{url}/api/v1/runs/{run['id']}/artifacts", token=None)
+        assert listed["artifacts"] == []
+        request = urllib.request.Request(
+            f"{url}/api/v1/runs/{run['id']}/artifacts/ok.bin", data=b"y" * 1000, method="PUT"
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            assert json.loads(response.read())["size"] == 1000
+    left = [p.name for p in (store / "artifacts").rglob("*") if p.is_file()]
+    assert left == ["ok.bin"]
+
+
+_SKEWED_CLIENT = """
+import sys, time
+real_time = time.time
+time.time = lambda: real_time() + float(sys.argv[1])  # this machine's clock is off
+import ragtrack
+run = ragtrack.init(project="clock", uri=sys.argv[2], capture=False)
+print(run.id, flush=True)
+step = 0
+while True:
+    run.log({"loss": 1.0 / (step + 1)}, step=step)
+    step += 1
+    time.sleep(0.05)
+"""
+
+
+def _run_status(url: str, run_id: str) -> tuple[str, float]:
+    run = _request(f"{url}/api/v1/runs/{run_id}", token=None)
+    return run["status"], run["heartbeat_at"]
+
+
+@pytest.mark.parametrize("skew", [-60.0, 3600.0], ids=["client-behind", "client-ahead"])
+def test_heartbeats_are_judged_by_the_servers_clock(tmp_path: Path, skew: float) -> None:
+    env = {"RAGTRACK_HEARTBEAT_TIMEOUT": "4"}
+    with server("--store", str(tmp_path / "store"), **env) as (url, _):
+        client = subprocess.Popen(
+            [sys.executable, "-c", _SKEWED_CLIENT, str(skew), url],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            env=_env(RAGTRACK_HEARTBEAT_INTERVAL="0.5"),
+        )
+        try:
+            assert client.stdout is not None
+            run_id = client.stdout.readline().strip()
+            assert run_id, client.communicate(timeout=30)
+            # Alive and beating: running, whatever the client's clock says.
+            for _ in range(3):
+                time.sleep(1.5)
+                status, beat = _run_status(url, run_id)
+                assert status == "running" and abs(beat - time.time()) < 3, (status, beat)
+        finally:
+            client.kill()
+            client.communicate(timeout=30)
+        # Killed: crashed once the server's clock passes the timeout (before, a
+        # client an hour ahead left the run "running" for an hour).
+        deadline = time.monotonic() + 30
+        while _run_status(url, run_id)[0] != "crashed":
+            assert time.monotonic() < deadline, _run_status(url, run_id)
+            time.sleep(0.5)
+
+
+def _raw(url: str, request: bytes) -> tuple[bytes, dict[str, str], bytes]:
+    """Send raw bytes, read the answer: status line, headers, body."""
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        sock.sendall(request)
+        answer = _answer(sock)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status, *lines = head.decode("latin-1").split("\r\n")
+    headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines)}
+    return status.encode(), headers, body
+
+
+def test_requests_the_http_parser_refuses_get_the_json_error_shape(tmp_path: Path) -> None:
+    with server("--store", str(tmp_path / "store")) as (url, _):
+        long_url = b"/api/v1/runs?filter=" + b"a" * 100_000
+        status, headers, body = _raw(url, b"GET " + long_url + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert status.startswith(b"HTTP/1.1 414"), (status, body[:200])
+        assert headers["content-type"] == "application/json"
+        assert json.loads(body)["error"]["code"] == "URI_TOO_LONG"
+        status, headers, body = _raw(url, b"GET /healthz HTTP/1.1\r\nHost x\r\n\r\n")
+        assert status.startswith(b"HTTP/1.1 400"), (status, body[:200])
+        error = json.loads(body)["error"]
+        assert error["code"] == "INVALID_ARGUMENT" and set(error) == {"code", "message", "field"}
+        assert _request(f"{url}/healthz", token=None)["status"] == "ok"  # still serving

@@ -76,6 +76,7 @@ def fill(store: Store) -> dict[str, str]:
     store.log_metrics(live.id, {"x": series([0, 1], [1.0, 2.0])})
 
     dead = store.create_run(project="other", name="dead", created_at=time.time() - 3600)
+    store.heartbeat(dead.id, at=time.time() - 3600)  # its process died an hour ago
     ids["dead"] = dead.id
     return ids
 

@@ -4,10 +4,18 @@ Neither direction holds a file in memory: an upload's body is handed to
 ``ArtifactStore.put`` (which runs in a worker thread) as a file object that
 pulls the request's chunks from the event loop as ``put`` reads, and a download
 streams ``ArtifactStore.open`` in chunks.
+
+An upload holds its thread while the client sends, so uploads run in threads
+of their own (:class:`UploadSlots`, ``--max-uploads`` at once), never in the
+pool that every other request needs, and a body that stops arriving for
+``--body-timeout`` seconds is answered 408 and dropped, nothing of it stored:
+before, 40 stalled uploads took every worker thread and the server stopped
+answering anyone.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 from collections.abc import AsyncIterator, Iterator
 from typing import Annotated, Any, BinaryIO, cast
@@ -20,7 +28,8 @@ from starlette.background import BackgroundTask
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 
-from ragtrack.exceptions import InvalidArgumentError
+from ragtrack.exceptions import InvalidArgumentError, StoreUnavailableError
+from ragtrack.server._requests import timed_chunks
 from ragtrack.server.api._common import ArtifactsDep, StoreDep, router, wire
 from ragtrack.server.api.pagination import Page
 from ragtrack.server.api.schemas import ArtifactOut, ArtifactPage
@@ -49,9 +58,14 @@ async def put_artifact(
     previous one); answers with its size and sha256."""
     path = validate_artifact_path(path)
     await anyio.to_thread.run_sync(store.get_run, run_id)  # 404 before reading the body
-    source = io.BufferedReader(_RequestBody(request.stream()), CHUNK_SIZE)
+    slots: UploadSlots = request.app.state.upload_slots
+    body = _RequestBody(timed_chunks(request, f"the upload of {path!r}"))
+    source = cast(BinaryIO, io.BufferedReader(body, CHUNK_SIZE))
     try:
-        info = await anyio.to_thread.run_sync(artifacts.put, run_id, path, cast(BinaryIO, source))
+        async with slots.slot(request.app.state.settings.body_timeout):
+            info = await anyio.to_thread.run_sync(
+                artifacts.put, run_id, path, source, limiter=slots.threads
+            )
     except ClientDisconnect:
         raise InvalidArgumentError(
             f"the upload of {path!r} broke off before the body was complete", field="body"
@@ -65,7 +79,9 @@ async def put_artifact(
     responses={200: {"content": {"application/octet-stream": {}}, "description": "The file"}},
 )
 def get_artifact(run_id: str, path: str, artifacts: ArtifactsDep) -> Response:
-    """Download an artifact (streamed, with Content-Length)."""
+    """Download an artifact (streamed, with Content-Length), always as an
+    attachment of type ``application/octet-stream``: a file a run logged (an
+    HTML report, an SVG) never runs in the server's origin."""
     info = artifacts.info(run_id, path)
     source = artifacts.open(run_id, path)
     return StreamingResponse(
@@ -74,6 +90,9 @@ def get_artifact(run_id: str, path: str, artifacts: ArtifactsDep) -> Response:
         headers={
             "Content-Length": str(info.size),
             "Content-Disposition": _attachment(info.path),
+            # Never run as a page of this server, should a browser render it anyway.
+            "Content-Security-Policy": "sandbox; default-src 'none'",
+            "X-Content-Type-Options": "nosniff",
         },
         background=BackgroundTask(source.close),  # also when the client went away
     )
@@ -104,10 +123,38 @@ def list_artifacts(
     )
 
 
+class UploadSlots:
+    """How many uploads the server stores at once, and their threads (apart
+    from the pool that serves every other request)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._free = anyio.Semaphore(size)
+        self.threads = anyio.CapacityLimiter(size)
+
+    @contextlib.asynccontextmanager
+    async def slot(self, timeout: float) -> AsyncIterator[None]:
+        """Hold one slot; 503 (safe to retry) when none frees up within ``timeout``."""
+        acquired = False
+        with anyio.move_on_after(timeout):
+            await self._free.acquire()
+            acquired = True
+        if not acquired:
+            raise StoreUnavailableError(
+                f"the server is storing {self.size} uploads already (ragtrack server "
+                f"--max-uploads); retry later"
+            )
+        try:
+            yield
+        finally:
+            self._free.release()
+
+
 class _RequestBody(io.RawIOBase):
     """A blocking, readable file over a request body, read from a worker thread:
     each read waits on the event loop for the next chunk, so the upload goes
-    only as fast as the artifact store writes."""
+    only as fast as the artifact store writes (and fails as the chunks do:
+    RequestTimeoutError when the client stops sending)."""
 
     def __init__(self, chunks: AsyncIterator[bytes]) -> None:
         self._chunks = chunks

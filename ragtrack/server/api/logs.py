@@ -27,6 +27,14 @@ def read_logs(
     stream: Annotated[
         Literal["stdout", "stderr"] | None, Query(description="Only this stream.")
     ] = None,
+    offset: Annotated[
+        int,
+        Query(
+            ge=0,
+            le=2**63 - 1,
+            description="Skip this many characters (what a reader already has).",
+        ),
+    ] = 0,
 ) -> Response:
-    """The captured text in the order it was written."""
-    return wire({"text": store.read_logs(run_id, stream)})
+    """The captured text in the order it was written, from character ``offset`` on."""
+    return wire({"text": store.read_logs(run_id, stream, offset)})

@@ -330,8 +330,13 @@ class RestStore(Store):
         body = {"stream": stream, "text": text, "batch_id": batch_id}
         self._post(f"{_run_path(run_id)}/logs", body)
 
-    def read_logs(self, run_id: str, stream: str | None = None) -> str:
-        return str(self._get(f"{_run_path(run_id)}/logs", {"stream": stream})["text"])
+    def read_logs(self, run_id: str, stream: str | None = None, offset: int = 0) -> str:
+        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+            raise InvalidArgumentError(
+                f"offset must be a non-negative int, got {offset!r}", field="offset"
+            )
+        query = {"stream": stream, "offset": offset or None}
+        return str(self._get(f"{_run_path(run_id)}/logs", query)["text"])
 
     # -- requests ---------------------------------------------------------------------------
 

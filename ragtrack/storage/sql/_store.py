@@ -105,6 +105,9 @@ class SqlStore(SqlCatalog, Store):
         run_id = run_id or new_run_id()
         running = status == RunStatus.RUNNING
         with self._write() as conn:
+            # Liveness is judged by this store's clock, never the caller's
+            # created_at (a spooled create carries the client's clock).
+            heartbeat_at = time.time() if running else None
             pid, number = claim_project(conn, projects, project, now)
             eid = self._experiment_id(conn, pid, experiment) if experiment else None
             name = name or new_run_name(number)
@@ -119,7 +122,7 @@ class SqlStore(SqlCatalog, Store):
                         "status": status.value,
                         "created_at": now,
                         "started_at": now if running else None,
-                        "heartbeat_at": now if running else None,
+                        "heartbeat_at": heartbeat_at,
                         "config_json": dumps(plain),
                         "notes": notes,
                         "metadata_json": dumps(plain_metadata),
@@ -156,7 +159,7 @@ class SqlStore(SqlCatalog, Store):
             status=status,
             created_at=now,
             started_at=now if running else None,
-            heartbeat_at=now if running else None,
+            heartbeat_at=heartbeat_at,
             config=plain,
             tags=tuple(tag_list),
             notes=notes,
@@ -257,8 +260,12 @@ class SqlStore(SqlCatalog, Store):
             self._apply_run_updates(conn, run_id, values)
 
     def heartbeat(self, run_id: str, at: float | None = None) -> None:
+        now = time.time()
+        # A heartbeat cannot come from the future: one stamped by a clock that is
+        # ahead would keep a killed run "running" for as long as it is ahead.
+        at = now if at is None else min(at, now)
         with self._write() as conn:
-            self._apply_run_updates(conn, run_id, {"heartbeat_at": at or time.time()})
+            self._apply_run_updates(conn, run_id, {"heartbeat_at": at})
 
     def set_tags(self, run_id: str, add: Sequence[str] = (), remove: Sequence[str] = ()) -> None:
         add_list, remove_list = validate_tags(add), validate_tags(remove)
@@ -480,15 +487,36 @@ class SqlStore(SqlCatalog, Store):
                 )
             )
 
-    def read_logs(self, run_id: str, stream: str | None = None) -> str:
-        query = (
-            sa.select(run_logs.c.text).where(run_logs.c.run_id == run_id).order_by(run_logs.c.seq)
-        )
+    def read_logs(self, run_id: str, stream: str | None = None, offset: int = 0) -> str:
+        _check_count(offset, "offset")
+        rows = run_logs.c.run_id == run_id
         if stream is not None:
-            query = query.where(run_logs.c.stream == stream)
+            rows = sa.and_(rows, run_logs.c.stream == stream)
         with self._read() as conn:
             self._require_run(conn, run_id)
-            return "".join(conn.execute(query).scalars())
+            if not offset:
+                query = sa.select(run_logs.c.text).where(rows).order_by(run_logs.c.seq)
+                return "".join(conn.execute(query).scalars())
+            # Each chunk's end position by a running sum in the database, so only
+            # the chunks past ``offset`` leave it (a tail poll reads what is new).
+            length = sa.func.length(run_logs.c.text)
+            chunks = sa.select(
+                run_logs.c.seq,
+                run_logs.c.text,
+                length.label("length"),
+                sa.func.sum(length).over(order_by=run_logs.c.seq).label("end"),
+            ).where(rows)
+            tail = chunks.subquery()
+            found = conn.execute(
+                sa.select(tail.c.text, tail.c.length, tail.c.end)
+                .where(tail.c.end > offset)
+                .order_by(tail.c.seq)
+            ).all()
+        if not found:
+            return ""
+        first, first_length, first_end = found[0]
+        skip = offset - (int(first_end) - int(first_length))
+        return "".join([first[skip:], *(text for text, _, _ in found[1:])])
 
 
 def _is_unique_violation(e: sa.exc.IntegrityError) -> bool:

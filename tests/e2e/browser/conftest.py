@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -98,14 +98,14 @@ def _wait_healthy(process: subprocess.Popen[bytes], url: str, log: Path, timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             output = log.read_text(errors="replace")
-            raise RuntimeError(f"ragtrack ui exited with {process.returncode}:\n{output}")
+            raise RuntimeError(f"ragtrack exited with {process.returncode}:\n{output}")
         try:
             with urllib.request.urlopen(f"{url}/healthz", timeout=1) as response:
                 if response.status == 200:
                     return
         except OSError:
             time.sleep(0.05)
-    raise RuntimeError(f"ragtrack ui at {url} did not answer /healthz in {timeout} s")
+    raise RuntimeError(f"ragtrack at {url} did not answer /healthz in {timeout} s")
 
 
 @pytest.fixture(scope="session")
@@ -126,17 +126,32 @@ def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiServer]:
         ]
     finally:
         api.close()
+    # `ragtrack ui`, what a new user runs (the same app as `ragtrack server`).
+    args = ["--dir", str(store_dir), "ui", "--host", "127.0.0.1", "--no-browser"]
+    log = tmp / "server.log"
+    with serving(args, log) as url:
+        yield UiServer(url, store_dir, log, runs)
+
+
+@pytest.fixture(scope="session")
+def serve() -> Callable[..., contextlib.AbstractContextManager[str]]:
+    """:func:`serving`, for tests that need a server of their own (test modules
+    cannot import from this conftest: several share its name)."""
+    return serving
+
+
+@contextlib.contextmanager
+def serving(args: list[str], log: Path, env: dict[str, str] | None = None) -> Iterator[str]:
+    """``python -m ragtrack *args --port PORT`` on a free loopback port, until
+    the block ends; its output goes to ``log``. Yields its URL once healthy."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    # `ragtrack ui`, what a new user runs (the same app as `ragtrack server`).
-    command = [sys.executable, "-m", "ragtrack", "--dir", str(store_dir), "ui"]
-    command += ["--host", "127.0.0.1", "--port", str(port), "--no-browser"]
-    log = tmp / "server.log"
+    command = [sys.executable, "-m", "ragtrack", *args, "--port", str(port)]
     with log.open("wb") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=out, start_new_session=True)
+        process = subprocess.Popen(command, stdout=out, stderr=out, env=env, start_new_session=True)
     try:
         _wait_healthy(process, url, log, timeout=30)
-        yield UiServer(url, store_dir, log, runs)
+        yield url
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGTERM)

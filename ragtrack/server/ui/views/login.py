@@ -4,16 +4,24 @@ A browser cannot attach ``Authorization: Bearer`` to a link it follows, so the
 sign-in form checks the token once and keeps it in an HttpOnly, SameSite=Strict
 cookie that :class:`~ragtrack.server.auth.AuthMiddleware` accepts instead of
 the header. On a server without a token both pages just lead home.
+
+Both posts are guarded as any form that changes who is signed in must be: the
+body is read only up to :data:`MAX_FORM_BYTES` (anyone may post here, before
+signing in), and only from this server's own pages (the ``Origin``, else
+``Referer``, names this host): ``SameSite=Strict`` keeps other *sites* out,
+but a page on another port of the same host is the same site.
 """
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from ragtrack.exceptions import AuthenticationError
+from ragtrack.exceptions import AuthenticationError, PayloadTooLargeError, PermissionDeniedError
+from ragtrack.server._requests import timed_chunks
+from ragtrack.server._responses import ragtrack_error_response
 from ragtrack.server.auth import TOKEN_COOKIE, Authenticator, NoAuthenticator
 from ragtrack.server.ui._links import links_for
 from ragtrack.server.ui._pages import render, ui_router
@@ -22,6 +30,9 @@ router = ui_router()
 
 #: How long a browser stays signed in.
 COOKIE_MAX_AGE = 30 * 24 * 3600
+
+#: The largest sign-in form: a token and a path to go back to.
+MAX_FORM_BYTES = 8 * 1024
 
 
 def safe_next(target: str | None, home: str) -> str:
@@ -50,9 +61,57 @@ def login_form(request: Request) -> Response:
     return render(request, "login.html", status_code=200, next=target, error=None)
 
 
+def same_origin(request: Request) -> bool:
+    """Whether a form post comes from a page of this server: its ``Origin`` (or,
+    without one, its ``Referer``) names the host the request was sent to.
+    Browsers send ``Origin`` with every POST; a post with neither is refused.
+
+    The scheme is not compared: behind a proxy that ends TLS the server sees
+    ``http`` while the page was ``https``.
+    """
+    source = request.headers.get("origin") or request.headers.get("referer")
+    host = request.headers.get("host")
+    if not source or not host or source == "null":
+        return False
+    return urlsplit(source).netloc.lower() == host.lower()
+
+
+def _cross_site(action: str) -> Response:
+    return ragtrack_error_response(
+        PermissionDeniedError(
+            f"{action} is accepted only from this server's own pages (the request's Origin "
+            f"or Referer names another site, or neither was sent)"
+        )
+    )
+
+
+async def _form(request: Request) -> dict[str, list[str]] | None:
+    """The posted form, or ``None`` when it is larger than :data:`MAX_FORM_BYTES`
+    (never read further)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_FORM_BYTES:
+        return None
+    body = bytearray()
+    async for chunk in timed_chunks(request, "the sign-in form"):
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            return None
+    return parse_qs(body.decode("utf-8", "replace"))
+
+
 @router.post("/login")
 async def login(request: Request) -> Response:
-    form = parse_qs((await request.body()).decode("utf-8", "replace"))
+    if not same_origin(request):
+        return _cross_site("signing in")
+    form = await _form(request)
+    if form is None:
+        too_large = ragtrack_error_response(
+            PayloadTooLargeError(
+                f"a sign-in form is at most {MAX_FORM_BYTES:,} bytes", field="body"
+            )
+        )
+        too_large.headers["Connection"] = "close"  # the rest of the body is not read
+        return too_large
     token = (form.get("token") or [""])[0].strip()
     home = links_for(request).home()
     target = safe_next((form.get("next") or [""])[0], home)
@@ -76,6 +135,8 @@ async def login(request: Request) -> Response:
 
 @router.post("/logout")
 def logout(request: Request) -> Response:
+    if not same_origin(request):
+        return _cross_site("signing out")
     home = links_for(request).home()
     response = RedirectResponse(f"{home}login", status_code=303)
     response.delete_cookie(TOKEN_COOKIE, path=home)

@@ -1,0 +1,41 @@
+"""A run page tailing its log reads only what is new from the store."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+from ragtrack.server import create_app
+from ragtrack.storage.sql import SqlStore
+
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", message=".*httpx2.*")
+    from fastapi.testclient import TestClient
+
+
+class CountingStore(SqlStore):
+    """A SQLite store that counts the log characters it hands out."""
+
+    handed_out = 0
+
+    def read_logs(self, run_id: str, stream: str | None = None, offset: int = 0) -> str:
+        text = super().read_logs(run_id, stream, offset)
+        self.handed_out += len(text)
+        return text
+
+
+def test_a_log_poll_reads_from_the_offset_the_page_holds(tmp_path: Path) -> None:
+    store = CountingStore(f"sqlite:///{tmp_path / 'ragtrack.db'}")
+    try:
+        run = store.create_run(project="p")
+        store.append_logs(run.id, "stdout", "step\n" * 20_000)
+        with TestClient(create_app(store)) as client:
+            first = client.get(f"/runs/{run.id}/logs.json").json()
+            assert first["offset"] == 100_000 and store.handed_out == 100_000
+            store.append_logs(run.id, "stderr", "done ✓\n")
+            tail = client.get(f"/runs/{run.id}/logs.json?offset={first['offset']}").json()
+        assert tail["text"] == "done ✓\n" and tail["offset"] == tail["size"] == 100_007
+        assert tail["start"] == 100_000 and not tail["truncated"]
+        assert store.handed_out == 100_007  # the poll read 7 characters, not the whole log
+    finally:
+        store.close()
