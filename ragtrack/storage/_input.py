@@ -223,11 +223,12 @@ def is_run_id(value: object) -> TypeGuard[str]:
 
 def checked_new_run_id(run_id: object) -> str:
     """A run id a client chose (see :func:`is_run_id`)."""
-    if not is_run_id(checked_lookup(run_id, "run_id")):
+    text = checked_lookup(run_id, "run_id")
+    if not is_run_id(text):
         raise InvalidArgumentError(
-            f"invalid run id {run_id!r}: use 1-64 letters, digits, '-' or '_'", field="run_id"
+            f"invalid run id {text!r}: use 1-64 letters, digits, '-' or '_'", field="run_id"
         )
-    return run_id
+    return text
 
 
 def checked_lookup(value: object, field: str) -> str:
