@@ -25,12 +25,13 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, TypeGuard, overload
 
 import numpy as np
 
 from ragtrack.exceptions import InvalidArgumentError
+from ragtrack.storage._keys import validate_key
 
 #: Earliest accepted time: 1970-01-01T00:00:00Z.
 MIN_TIME = 0.0
@@ -211,6 +212,21 @@ def captured_json(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [captured_json(v) for v in value]
     return value
+
+
+def checked_tags(tags: Sequence[str]) -> list[str]:
+    """Distinct tags, sorted; each follows the key rules (see ``_keys.py``).
+
+    Example:
+        >>> checked_tags(["b", "a", "b"])
+        ['a', 'b']
+    """
+    if isinstance(tags, str):
+        raise InvalidArgumentError(
+            f"tags must be a list of strings, got the string {tags!r}; write [{tags!r}]",
+            field="tags",
+        )
+    return sorted({validate_key(t, "tag", "tags") for t in tags})
 
 
 # -- ids --------------------------------------------------------------------------------------

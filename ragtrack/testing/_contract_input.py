@@ -175,3 +175,25 @@ class InputRulesContract:
         assert "too large" in error.message
         store.set_summary(run.id, {"big": 10**300, "text": str(10**400)})
         assert store.get_run(run.id).explicit_summary == {"big": 10**300, "text": str(10**400)}
+
+    # -- all or nothing ------------------------------------------------------------------------
+
+    def test_edit_run_is_all_or_nothing(self, store: Store) -> None:
+        run = store.create_run(project="p", name="first", tags=["old"], notes="n")
+        _refused(
+            lambda: store.edit_run(run.id, name="a\nb", add_tags=["new"], remove_tags=["old"]),
+            "name",
+        )
+        _refused(lambda: store.edit_run(run.id, notes="changed", add_tags=["ok", NUL]), "tags")
+        _refused(
+            lambda: store.edit_run(run.id, notes="changed", ended_at=1e300, add_tags=["new"]),
+            "ended_at",
+        )
+        got = store.get_run(run.id)
+        assert (got.name, got.notes, got.tags, got.ended_at) == ("first", "n", ("old",), None)
+        store.edit_run(
+            run.id, status=RunStatus.COMPLETED, name="second", add_tags=["new"], remove_tags=["old"]
+        )
+        got = store.get_run(run.id)
+        assert (got.status, got.name, got.tags) == (RunStatus.COMPLETED, "second", ("new",))
+        assert got.ended_at is not None

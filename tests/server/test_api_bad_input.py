@@ -130,3 +130,16 @@ def test_times_stored_out_of_range_still_read(api: Any, store: SqlStore) -> None
     ):
         response = api.client.get(page)
         assert response.status_code == 200, (page, response.text[:300])
+
+
+def test_run_patch_is_all_or_nothing(api: Any) -> None:
+    run = api.run(name="first", tags=["old"])
+    path = f"{API}/runs/{run['id']}"
+    api.error("PATCH", path, {"tags_add": ["new"], "tags_remove": ["old"], "name": "a\nb"},
+              status=400, code="INVALID_ARGUMENT", field="name")  # fmt: skip
+    api.error("PATCH", path, {"notes": "changed", "tags_add": ["ok", "a\tb"]},
+              status=400, code="INVALID_ARGUMENT", field="tags")  # fmt: skip
+    got = api.ok("GET", path)
+    assert (got["name"], got["tags"], got["notes"]) == ("first", ["old"], "")
+    got = api.ok("PATCH", path, {"tags_add": ["new"], "tags_remove": ["old"], "name": "second"})
+    assert (got["name"], got["tags"]) == ("second", ["new"])

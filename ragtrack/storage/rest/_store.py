@@ -214,11 +214,7 @@ class RestStore(Store):
         ended_at: float | None = None,
         error: str | None = None,
     ) -> None:
-        body: dict[str, Any] = {}
-        if status is not None:
-            body["status"] = RunStatus(status).value
-        fields = {"name": name, "notes": notes, "ended_at": ended_at, "error": error}
-        body.update((key, value) for key, value in fields.items() if value is not None)
+        body = _update_body(status, name, notes, ended_at, error)
         self._http.request("PATCH", _run_path(run_id), body=body)
 
     def finish_run(
@@ -244,6 +240,23 @@ class RestStore(Store):
 
     def set_tags(self, run_id: str, add: Sequence[str] = (), remove: Sequence[str] = ()) -> None:
         body = {"tags_add": _tags(add), "tags_remove": _tags(remove)}
+        self._http.request("PATCH", _run_path(run_id), body=body)
+
+    def edit_run(
+        self,
+        run_id: str,
+        *,
+        status: RunStatus | None = None,
+        name: str | None = None,
+        notes: str | None = None,
+        ended_at: float | None = None,
+        error: str | None = None,
+        add_tags: Sequence[str] = (),
+        remove_tags: Sequence[str] = (),
+    ) -> None:
+        # One request: the server applies it in one transaction.
+        body = _update_body(status, name, notes, ended_at, error)
+        body.update(tags_add=_tags(add_tags), tags_remove=_tags(remove_tags))
         self._http.request("PATCH", _run_path(run_id), body=body)
 
     def delete_run(self, run_id: str) -> None:
@@ -436,6 +449,21 @@ def _experiment_path(project: str, name: str) -> str:
     if not name:
         raise ExperimentNotFoundError(f"no experiment named {name!r} in project {project!r}")
     return f"{_project_path(project)}/experiments/{quote(name)}"
+
+
+def _update_body(
+    status: RunStatus | None,
+    name: str | None,
+    notes: str | None,
+    ended_at: float | None,
+    error: str | None,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {}
+    if status is not None:
+        body["status"] = RunStatus(status).value
+    fields = {"name": name, "notes": notes, "ended_at": ended_at, "error": error}
+    body.update((key, value) for key, value in fields.items() if value is not None)
+    return body
 
 
 def _check_count(value: object, name: str) -> None:

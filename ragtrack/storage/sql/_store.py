@@ -27,6 +27,7 @@ from ragtrack.storage._input import (
     checked_json,
     checked_lookup,
     checked_new_run_id,
+    checked_tags,
     checked_text,
     checked_time,
     is_run_id,
@@ -43,7 +44,7 @@ from ragtrack.storage.sql._records import load_records, run_columns, runs_from
 from ragtrack.storage.sql._schema import params, projects, run_logs, run_tags, runs, summaries
 from ragtrack.storage.sql._search_plan import search_query
 from ragtrack.storage.sql._upsert import claim_project, upsert
-from ragtrack.storage.sql._write_values import dumps, run_updates, summary_rows, validate_tags
+from ragtrack.storage.sql._write_values import dumps, run_updates, summary_rows
 
 # Statements on hot paths are built once: building costs more than running them.
 _UPDATE_RUN = runs.update().where(runs.c.id == sa.bindparam("rid"))
@@ -107,7 +108,7 @@ class SqlStore(SqlCatalog, Store):
         # Captured (git diff, environment): kept, with any NUL replaced.
         plain_metadata = captured_json(to_plain(dict(metadata or {}), "metadata"))
         param_rows = list(flatten_config(plain))
-        tag_list = validate_tags(tags)
+        tag_list = checked_tags(tags)
         now = time.time() if created_at is None else checked_time(created_at, "created_at")
         run_id = run_id or new_run_id()
         running = status == RunStatus.RUNNING
@@ -274,23 +275,29 @@ class SqlStore(SqlCatalog, Store):
 
     def set_tags(self, run_id: str, add: Sequence[str] = (), remove: Sequence[str] = ()) -> None:
         checked_lookup(run_id, "run_id")
-        add_list, remove_list = validate_tags(add), validate_tags(remove)
+        add_list, remove_list = checked_tags(add), checked_tags(remove)
         with self._write() as conn:
             self._require_run(conn, run_id)
-            if add_list:
-                upsert(
-                    conn,
-                    run_tags,
-                    [{"run_id": run_id, "tag": t} for t in add_list],
-                    keys=("run_id", "tag"),
-                    update=(),
-                )
-            if remove_list:
-                conn.execute(
-                    run_tags.delete().where(
-                        run_tags.c.run_id == run_id, run_tags.c.tag.in_(remove_list)
-                    )
-                )
+            _apply_tags(conn, run_id, add_list, remove_list)
+
+    def edit_run(
+        self,
+        run_id: str,
+        *,
+        status: RunStatus | None = None,
+        name: str | None = None,
+        notes: str | None = None,
+        ended_at: float | None = None,
+        error: str | None = None,
+        add_tags: Sequence[str] = (),
+        remove_tags: Sequence[str] = (),
+    ) -> None:
+        checked_lookup(run_id, "run_id")
+        values = run_updates(status, name, notes, ended_at, error)
+        add_list, remove_list = checked_tags(add_tags), checked_tags(remove_tags)
+        with self._write() as conn:
+            self._apply_run_updates(conn, run_id, values)
+            _apply_tags(conn, run_id, add_list, remove_list)
 
     def delete_run(self, run_id: str) -> None:
         checked_lookup(run_id, "run_id")
@@ -520,6 +527,21 @@ class SqlStore(SqlCatalog, Store):
         with self._read() as conn:
             self._require_run(conn, run_id)
             return "".join(conn.execute(query).scalars())
+
+
+def _apply_tags(conn: sa.Connection, run_id: str, add: list[str], remove: list[str]) -> None:
+    if add:
+        upsert(
+            conn,
+            run_tags,
+            [{"run_id": run_id, "tag": t} for t in add],
+            keys=("run_id", "tag"),
+            update=(),
+        )
+    if remove:
+        conn.execute(
+            run_tags.delete().where(run_tags.c.run_id == run_id, run_tags.c.tag.in_(remove))
+        )
 
 
 def _is_unique_violation(e: sa.exc.IntegrityError) -> bool:

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
 
 from ragtrack.entities import RunStatus
-from ragtrack.exceptions import InvalidArgumentError
 from ragtrack.storage._input import (
     captured_text,
     checked_json,
@@ -75,15 +74,6 @@ def summary_rows(run_id: str, values: Mapping[str, Any]) -> list[dict[str, Any]]
             }
         )
     return rows
-
-
-def validate_tags(tags: Sequence[str]) -> list[str]:
-    if isinstance(tags, str):
-        raise InvalidArgumentError(
-            f"tags must be a list of strings, got the string {tags!r}; write [{tags!r}]",
-            field="tags",
-        )
-    return sorted({validate_key(t, "tag", "tags") for t in tags})
 
 
 def safe_url(url: str) -> str:
