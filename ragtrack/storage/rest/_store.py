@@ -119,7 +119,14 @@ class RestStore(Store):
             raise InvalidArgumentError(
                 f"invalid project name {project!r}: it is empty", field="project"
             )
-        data = self._post(f"{_project_path(project)}/experiments", body)
+        # The API creates a project only when asked; the Store contract
+        # creates it on first use (after checking the definition), so ask.
+        data = self._http.request(
+            "POST",
+            f"{_project_path(project)}/experiments",
+            body=body,
+            query={"create_project": "true"},
+        )
         return _wire.experiment_from_json(data)
 
     def get_experiment(self, project: str, name: str) -> Experiment:
