@@ -117,6 +117,13 @@ class InputRulesContract:
         _refused(lambda: store.search_runs("p", f"params.x = '{NUL}'"), "filter")
         assert store.get_run(run.id).id == run.id
 
+    def test_any_valid_run_id_is_reachable(self, store: Store) -> None:
+        # Ids that read like routes of the REST API are ids like any other.
+        for run_id in ("count", "run-ids"):
+            store.create_run(project="p", run_id=run_id, name=f"named-{run_id}")
+            assert store.get_run(run_id).name == f"named-{run_id}"
+        assert store.count_runs("p") == 2
+
     def test_nul_in_a_batch_id_is_refused(self, store: Store) -> None:
         run = store.create_run(project="p")
         _refused(lambda: store.log_metrics(run.id, {"x": _series()}, batch_id=NUL), "batch_id")

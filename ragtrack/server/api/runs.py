@@ -79,11 +79,12 @@ def search_runs(
     )
 
 
-@runs_router.get("/runs/count", response_model=CountOut)
+@runs_router.get("/run-count", response_model=CountOut)
 def count_runs(
     store: StoreDep, project: ProjectQuery = None, filter: FilterQuery = None
 ) -> Response:
-    """How many runs match the filter."""
+    """How many runs match the filter. (Not under ``/runs/``, where it would
+    hide a run whose id is ``count``.)"""
     return wire({"count": store.count_runs(project, filter)})
 
 

@@ -290,7 +290,7 @@ class RestStore(Store):
         return [_wire.run_from_json(r) for r in items]
 
     def count_runs(self, project: str | None = None, filter: str | None = None) -> int:
-        data = self._get(f"{_API}/runs/count", {"project": project, "filter": filter})
+        data = self._get(f"{_API}/run-count", {"project": project, "filter": filter})
         return int(data["count"])
 
     # -- over many runs ----------------------------------------------------------------------
