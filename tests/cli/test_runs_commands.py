@@ -15,7 +15,7 @@ from ragtrack.storage import open_store
 
 Invoke = Callable[..., Result]
 
-#: The keys of ``ApiRun.to_dict()``, as documented in docs/cli.md.
+#: The keys of ``ApiRun.to_dict()``: the API's run object (docs/cli.md, docs/server.md).
 RUN_KEYS = {
     "id",
     "name",
@@ -25,15 +25,17 @@ RUN_KEYS = {
     "created_at",
     "started_at",
     "ended_at",
+    "heartbeat_at",
     "duration_s",
     "tags",
     "notes",
-    "params",
+    "config",
     "summary",
+    "explicit_summary",
     "metrics",
     "error",
 }
-METRIC_KEYS = {"count", "last", "last_step", "min", "max"}
+METRIC_KEYS = {"count", "last", "last_step", "last_time", "min", "max"}
 
 
 def data_rows(output: str) -> list[str]:
@@ -122,13 +124,14 @@ def test_list_json_is_strict_and_has_the_documented_keys(
     assert [r["name"] for r in runs] == ["delta", "gamma", "beta", "alpha"]
     for run in runs:
         assert set(run) == RUN_KEYS
-        assert run["created_at"].endswith("Z")
+        assert isinstance(run["created_at"], float)  # seconds since the epoch, as in the API
         assert all(set(m) == METRIC_KEYS for m in run["metrics"].values())
     delta, gamma, beta, alpha = runs
     assert delta["summary"]["acc"] == "Infinity"
     assert delta["metrics"]["acc"]["min"] == "Infinity"  # min and max ignore NaN
-    assert beta["params"] == {"retriever": {"top_k": 10, "model": "e5"}, "lr": 0.001}
+    assert beta["config"] == {"retriever": {"top_k": 10, "model": "e5"}, "lr": 0.001}
     assert beta["summary"]["checkpoint"] == "beta-final"
+    assert beta["explicit_summary"]["checkpoint"] == "beta-final"
     assert alpha["tags"] == ["baseline"] and alpha["experiment"] == "chunking"
     assert isinstance(alpha["duration_s"], float)
     assert gamma["status"] == "failed" and "ValueError: loss exploded" in gamma["error"]

@@ -247,7 +247,15 @@ class RunOut(BaseModel):
     notes: str
     error: str | None
     metrics: dict[str, MetricSummaryOut]
-    explicit_summary: JsonObject
+    explicit_summary: JsonObject = Field(description="Summary values set explicitly.")
+    summary: JsonObject = Field(
+        description="Per key, the explicit summary value if one was set, else the last "
+        "logged value (derived; ignored on input)."
+    )
+    duration_s: float | None = Field(
+        description="Seconds from start to end, or to the last heartbeat of a run that "
+        "has not ended; null if it never started (derived)."
+    )
 
 
 class RunPage(BaseModel):

@@ -149,6 +149,11 @@ def summary_to_json(summary: MetricSummary) -> dict[str, Any]:
 
 
 def run_to_json(run: RunRecord) -> dict[str, Any]:
+    """The one JSON shape of a run: the API's, and the CLI's ``--json``.
+
+    ``summary`` (explicit values over last logged values) and ``duration_s``
+    are derived, for readers; :func:`run_from_json` ignores them.
+    """
     return {
         "id": run.id,
         "project": run.project,
@@ -165,6 +170,8 @@ def run_to_json(run: RunRecord) -> dict[str, Any]:
         "error": run.error,
         "metrics": {key: summary_to_json(s) for key, s in run.metrics.items()},
         "explicit_summary": dict(run.explicit_summary),
+        "summary": run.summary,
+        "duration_s": run.duration,
     }
 
 
