@@ -348,3 +348,35 @@ def test_out_of_range_paging_is_a_usage_error(
     result = ragtrack_cli("runs", "list", option, "99999999999999999999")
     assert result.exit_code == 2
     assert "Traceback" not in result.output and "unexpected" not in result.output
+
+
+def test_times_stored_out_of_range_still_list(
+    run_ids: dict[str, str], tmp_path: Path, ragtrack_cli: Invoke
+) -> None:
+    """A run stored by a version that took a millisecond epoch (or 1e300) used
+    to crash `runs list`; it reads as the nearest time in range."""
+
+    from ragtrack.storage.sql import SqlStore
+    from ragtrack.storage.sql._schema import runs
+
+    store = open_store(dir=tmp_path)
+    assert isinstance(store, SqlStore)
+    with store._engine.begin() as conn:
+        conn.execute(
+            runs.update()
+            .where(runs.c.id == run_ids["alpha"])
+            .values(created_at=1733300000000, started_at=1e300, ended_at=-1e300)
+        )
+    store.close()
+    listed = ragtrack_cli("runs", "list")
+    assert listed.exit_code == 0, listed.output
+    assert "alpha" in listed.stdout
+    shown = ragtrack_cli("runs", "show", run_ids["alpha"])
+    assert shown.exit_code == 0, shown.output
+    alpha = next(r for r in json.loads(ragtrack_cli("runs", "list", "--json").stdout)
+                 if r["name"] == "alpha")  # fmt: skip
+    assert (alpha["created_at"], alpha["started_at"], alpha["ended_at"]) == (
+        253402300799.0,
+        253402300799.0,
+        0.0,
+    )
