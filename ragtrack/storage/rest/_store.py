@@ -33,6 +33,7 @@ from ragtrack.exceptions import (
     RunNotFoundError,
 )
 from ragtrack.storage._base import Store
+from ragtrack.storage._input import checked_tags
 from ragtrack.storage._keys import validate_key
 from ragtrack.storage._params import to_plain
 from ragtrack.storage._run_groups import checked_group_args
@@ -195,7 +196,7 @@ class RestStore(Store):
             "name": name,
             "run_id": run_id,
             "config": to_plain(dict(config or {})),
-            "tags": _tags(tags),
+            "tags": checked_tags(tags),
             "notes": notes,
             "status": RunStatus(status).value,
             "created_at": created_at,
@@ -246,7 +247,7 @@ class RestStore(Store):
         self._post(f"{_run_path(run_id)}/heartbeat", {} if at is None else {"at": at})
 
     def set_tags(self, run_id: str, add: Sequence[str] = (), remove: Sequence[str] = ()) -> None:
-        body = {"tags_add": _tags(add), "tags_remove": _tags(remove)}
+        body = {"tags_add": checked_tags(add), "tags_remove": checked_tags(remove)}
         self._http.request("PATCH", _run_path(run_id), body=body)
 
     def edit_run(
@@ -263,7 +264,7 @@ class RestStore(Store):
     ) -> None:
         # One request: the server applies it in one transaction.
         body = _update_body(status, name, notes, ended_at, error)
-        body.update(tags_add=_tags(add_tags), tags_remove=_tags(remove_tags))
+        body.update(tags_add=checked_tags(add_tags), tags_remove=checked_tags(remove_tags))
         self._http.request("PATCH", _run_path(run_id), body=body)
 
     def delete_run(self, run_id: str) -> None:
@@ -478,16 +479,6 @@ def _check_count(value: object, name: str) -> None:
         raise InvalidArgumentError(
             f"{name} must be an int from 0 to 2**63-1, got {value!r}", field=name
         )
-
-
-def _tags(tags: Sequence[str]) -> list[str]:
-    # JSON would happily send "abc" as a string: refuse it as the SQL store does.
-    if isinstance(tags, str):
-        raise InvalidArgumentError(
-            f"tags must be a list of strings, got the string {tags!r}; write [{tags!r}]",
-            field="tags",
-        )
-    return list(tags)
 
 
 def _strings(values: Sequence[str], field: str) -> list[str]:
