@@ -6,7 +6,7 @@ import click
 
 from ragtrack.cli._format import echo_json, render_table, short_time, shorten
 from ragtrack.cli._state import CliState, pass_state
-from ragtrack.sdk.api import iso_time
+from ragtrack.storage.rest._wire import experiment_to_json, project_to_json
 
 
 @click.group("projects")
@@ -21,12 +21,7 @@ def list_projects(state: CliState, as_json: bool) -> None:
     """List projects with their number of runs."""
     projects = state.api().projects()
     if as_json:
-        echo_json(
-            [
-                {"name": p.name, "run_count": p.run_count, "created_at": iso_time(p.created_at)}
-                for p in projects
-            ]
-        )
+        echo_json([project_to_json(p) for p in projects])
         return
     if not projects:
         click.echo("No projects yet: log a run with ragtrack.init(project=...) or `ragtrack demo`.")
@@ -49,18 +44,7 @@ def list_experiments(state: CliState, project: str, as_json: bool) -> None:
     """List the experiments of a project with their number of runs."""
     experiments = state.api().experiments(project)
     if as_json:
-        echo_json(
-            [
-                {
-                    "project": e.project,
-                    "name": e.name,
-                    "description": e.description,
-                    "run_count": e.run_count,
-                    "created_at": iso_time(e.created_at),
-                }
-                for e in experiments
-            ]
-        )
+        echo_json([experiment_to_json(e) for e in experiments])
         return
     if not experiments:
         click.echo(f"Project {project!r} has no experiments: its runs were logged without one.")

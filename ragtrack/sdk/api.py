@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 import os
 from collections.abc import Sequence
@@ -133,38 +132,16 @@ class ApiRun:
         return artifact_store_of(self._store).download(self.id, path, dest)
 
     def to_dict(self, *, metadata: bool = False) -> dict[str, Any]:
-        """A JSON-ready dict: the documented ``--json`` shape of the CLI.
+        """A JSON-ready dict: the run as ``GET /api/v1/runs/{id}`` answers it,
+        which is also the CLI's ``--json`` shape (docs/cli.md, "JSON output").
 
-        Times are ISO-8601 UTC strings; non-finite numbers become the strings
-        ``"NaN"``, ``"Infinity"`` and ``"-Infinity"`` so the output is strict JSON.
+        Times are seconds since the Unix epoch; non-finite numbers become the
+        strings ``"NaN"``, ``"Infinity"`` and ``"-Infinity"`` so the output is
+        strict JSON.
         """
-        r = self.record
-        out: dict[str, Any] = {
-            "id": r.id,
-            "name": r.name,
-            "project": r.project,
-            "experiment": r.experiment,
-            "status": r.status.value,
-            "created_at": iso_time(r.created_at),
-            "started_at": iso_time(r.started_at),
-            "ended_at": iso_time(r.ended_at),
-            "duration_s": r.duration,
-            "tags": list(r.tags),
-            "notes": r.notes,
-            "params": r.config,
-            "summary": r.summary,
-            "metrics": {
-                k: {
-                    "count": s.count,
-                    "last": s.last,
-                    "last_step": s.last_step,
-                    "min": s.min,
-                    "max": s.max,
-                }
-                for k, s in r.metrics.items()
-            },
-            "error": r.error,
-        }
+        from ragtrack.storage.rest._wire import run_to_json
+
+        out = run_to_json(self.record)
         if metadata:
             out["metadata"] = self.metadata
         return strict_json(out)  # type: ignore[no-any-return]
@@ -238,12 +215,6 @@ class Api:
         # Artifacts first, as the server does: if that fails, the run is still there.
         delete_run_artifacts(self.store, run_id)
         self.store.delete_run(run_id)
-
-
-def iso_time(ts: float | None) -> str | None:
-    if ts is None:
-        return None
-    return dt.datetime.fromtimestamp(ts, tz=dt.timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 def strict_json(value: Any) -> Any:

@@ -37,6 +37,7 @@ from ragtrack.entities import (
 )
 from ragtrack.storage import _run_groups
 from ragtrack.storage import filter as run_filter
+from ragtrack.storage._input import checked_tags
 
 #: Default seconds without a heartbeat after which a running run counts as crashed.
 DEFAULT_STALE_AFTER = 60.0
@@ -209,6 +210,32 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def set_tags(self, run_id: str, add: Sequence[str] = (), remove: Sequence[str] = ()) -> None:
         """Add, then remove tags; adding an existing tag or removing a missing one is a no-op."""
+
+    def edit_run(
+        self,
+        run_id: str,
+        *,
+        status: RunStatus | None = None,
+        name: str | None = None,
+        notes: str | None = None,
+        ended_at: float | None = None,
+        error: str | None = None,
+        add_tags: Sequence[str] = (),
+        remove_tags: Sequence[str] = (),
+    ) -> None:
+        """:meth:`update_run` and :meth:`set_tags` as one change, all or nothing:
+        a bad value anywhere (a name, a tag, a time) changes nothing.
+
+        This default checks the tags, then makes the two calls (each checks its
+        values before writing); the SQL store applies both in one transaction
+        and the REST store sends them as one request.
+        """
+        add_list, remove_list = checked_tags(add_tags), checked_tags(remove_tags)
+        self.update_run(
+            run_id, status=status, name=name, notes=notes, ended_at=ended_at, error=error
+        )
+        if add_list or remove_list:
+            self.set_tags(run_id, add=add_list, remove=remove_list)
 
     @abc.abstractmethod
     def delete_run(self, run_id: str) -> None:

@@ -37,9 +37,15 @@ def key_problem(key: object) -> str | None:
     return None
 
 
-def validate_key(key: object, what: str = "metric") -> str:
-    """Return ``key`` if it is valid, else raise InvalidArgumentError saying why."""
+def validate_key(key: object, what: str = "metric", field: str | None = None) -> str:
+    """Return ``key`` if it is valid, else raise InvalidArgumentError saying why.
+
+    The error names ``field`` (a name or tag: ``"name"``, ``"tags"``), or else
+    the key itself (a metric or summary key).
+    """
     problem = key_problem(key)
     if problem is not None:
+        if field is not None:
+            raise InvalidArgumentError(f"invalid {what} {key!r}: {problem}", field=field)
         raise InvalidArgumentError(f"invalid {what} key {key!r}: {problem}", field=str(key))
     return key  # type: ignore[return-value]

@@ -53,6 +53,7 @@ from ragtrack.entities import (
 from ragtrack.exceptions import StoreUnavailableError
 from ragtrack.storage import _spool
 from ragtrack.storage._base import Store
+from ragtrack.storage._input import checked_time
 from ragtrack.storage._keys import validate_key
 from ragtrack.storage._names import new_run_id, new_run_name
 from ragtrack.storage._params import to_plain
@@ -280,12 +281,16 @@ class SpoolingStore(Store):
         metadata: Mapping[str, Any] | None = None,
     ) -> RunRecord:
         # Chosen here, before the first attempt, so that every retry creates the same run.
-        validate_key(project, "project")
+        validate_key(project, "project name", "project")
         if experiment is not None:
-            validate_key(experiment, "experiment")
+            validate_key(experiment, "experiment name", "experiment")
         run_id = run_id or new_run_id()
-        name = validate_key(name, "run name") if name else new_run_name(secrets.randbelow(999) + 1)
-        created_at = time.time() if created_at is None else created_at
+        name = (
+            validate_key(name, "run name", "name")
+            if name
+            else new_run_name(secrets.randbelow(999) + 1)
+        )
+        created_at = time.time() if created_at is None else checked_time(created_at, "created_at")
         status = RunStatus(status)
         args: dict[str, Any] = {
             "project": project,

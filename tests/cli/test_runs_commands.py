@@ -15,7 +15,7 @@ from ragtrack.storage import open_store
 
 Invoke = Callable[..., Result]
 
-#: The keys of ``ApiRun.to_dict()``, as documented in docs/cli.md.
+#: The keys of ``ApiRun.to_dict()``: the API's run object (docs/cli.md, docs/server.md).
 RUN_KEYS = {
     "id",
     "name",
@@ -25,15 +25,17 @@ RUN_KEYS = {
     "created_at",
     "started_at",
     "ended_at",
+    "heartbeat_at",
     "duration_s",
     "tags",
     "notes",
-    "params",
+    "config",
     "summary",
+    "explicit_summary",
     "metrics",
     "error",
 }
-METRIC_KEYS = {"count", "last", "last_step", "min", "max"}
+METRIC_KEYS = {"count", "last", "last_step", "last_time", "min", "max"}
 
 
 def data_rows(output: str) -> list[str]:
@@ -122,13 +124,14 @@ def test_list_json_is_strict_and_has_the_documented_keys(
     assert [r["name"] for r in runs] == ["delta", "gamma", "beta", "alpha"]
     for run in runs:
         assert set(run) == RUN_KEYS
-        assert run["created_at"].endswith("Z")
+        assert isinstance(run["created_at"], float)  # seconds since the epoch, as in the API
         assert all(set(m) == METRIC_KEYS for m in run["metrics"].values())
     delta, gamma, beta, alpha = runs
     assert delta["summary"]["acc"] == "Infinity"
     assert delta["metrics"]["acc"]["min"] == "Infinity"  # min and max ignore NaN
-    assert beta["params"] == {"retriever": {"top_k": 10, "model": "e5"}, "lr": 0.001}
+    assert beta["config"] == {"retriever": {"top_k": 10, "model": "e5"}, "lr": 0.001}
     assert beta["summary"]["checkpoint"] == "beta-final"
+    assert beta["explicit_summary"]["checkpoint"] == "beta-final"
     assert alpha["tags"] == ["baseline"] and alpha["experiment"] == "chunking"
     assert isinstance(alpha["duration_s"], float)
     assert gamma["status"] == "failed" and "ValueError: loss exploded" in gamma["error"]
@@ -361,3 +364,35 @@ def test_a_misspelled_key_warns_on_stderr_and_names_the_nearest(
     assert "did you mean params.retriever.top_k?" in as_json.stderr
     fine = ragtrack_cli("runs", "list", "-f", "params.retriever.top_k = 10")
     assert fine.stderr == ""
+
+
+def test_times_stored_out_of_range_still_list(
+    run_ids: dict[str, str], tmp_path: Path, ragtrack_cli: Invoke
+) -> None:
+    """A run stored by a version that took a millisecond epoch (or 1e300) used
+    to crash `runs list`; it reads as the nearest time in range."""
+
+    from ragtrack.storage.sql import SqlStore
+    from ragtrack.storage.sql._schema import runs
+
+    store = open_store(dir=tmp_path)
+    assert isinstance(store, SqlStore)
+    with store._engine.begin() as conn:
+        conn.execute(
+            runs.update()
+            .where(runs.c.id == run_ids["alpha"])
+            .values(created_at=1733300000000, started_at=1e300, ended_at=-1e300)
+        )
+    store.close()
+    listed = ragtrack_cli("runs", "list")
+    assert listed.exit_code == 0, listed.output
+    assert "alpha" in listed.stdout
+    shown = ragtrack_cli("runs", "show", run_ids["alpha"])
+    assert shown.exit_code == 0, shown.output
+    alpha = next(r for r in json.loads(ragtrack_cli("runs", "list", "--json").stdout)
+                 if r["name"] == "alpha")  # fmt: skip
+    assert (alpha["created_at"], alpha["started_at"], alpha["ended_at"]) == (
+        253402300799.0,
+        253402300799.0,
+        0.0,
+    )

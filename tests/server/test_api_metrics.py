@@ -82,10 +82,14 @@ def test_bad_batches(api: Any) -> None:
 
     bad({"series": {"x": _series([0, 1], [1.0])}}, "series.x")
     bad({"series": {"x": _series([2**63], [1.0])}}, "series.x.steps")  # over int64
-    bad(
-        {"series": {"x": {"steps": [0], "values": [1.0], "timestamps": [math.nan]}}},
-        "series.x.timestamps",
-    )
+    # Times are the store's rule (ragtrack/storage/_input.py): the error names the key.
+    for stamp in (math.nan, 1e300, -1e300, 1733300000000):
+        bad({"series": {"x": {"steps": [0], "values": [1.0], "timestamps": [stamp]}}}, "x")
+    # Strict numbers: a JSON boolean is neither a time nor a value.
+    message = bad({"series": {"x": {"steps": [0], "values": [1.0], "timestamps": [False]}}})
+    assert message.startswith("body.series.x.timestamps")
+    message = bad({"series": {"x": {"steps": [0], "values": [True], "timestamps": [1.7e9]}}})
+    assert message.startswith("body.series.x.values")
     bad(
         {"series": {"x": {"encoding": "base64", "steps": "!!", "values": "", "timestamps": ""}}},
         "series.x.steps",

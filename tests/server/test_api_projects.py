@@ -71,6 +71,7 @@ EXPERIMENT = {
 
 
 def test_create_get_and_list_experiments(api: Any) -> None:
+    api.ok("POST", f"{API}/projects", {"name": "search"})
     created = api.ok("POST", f"{API}/projects/search/experiments", EXPERIMENT)
     assert created["project"] == "search" and created["run_count"] == 0
     assert created["metrics"] == EXPERIMENT["metrics"]
@@ -83,7 +84,22 @@ def test_create_get_and_list_experiments(api: Any) -> None:
     assert listed["next_cursor"] is None
 
 
+def test_an_experiment_of_an_unknown_project_is_a_404_not_a_new_project(api: Any) -> None:
+    api.ok("POST", f"{API}/projects", {"name": "search"})
+    message = api.error("POST", f"{API}/projects/serach/experiments", {"name": "chunking"},
+                        status=404, code="PROJECT_NOT_FOUND", field="project")  # fmt: skip
+    assert "'serach'" in message and "POST /api/v1/projects" in message
+    assert [p["name"] for p in api.ok("GET", f"{API}/projects")["projects"]] == ["search"]
+    asked = api.ok("POST", f"{API}/projects/serach/experiments?create_project=true",
+                   {"name": "chunking"})  # fmt: skip
+    assert asked["project"] == "serach"
+    # Runs still create their project and experiment on first use (the SDK's init).
+    api.run(project="new", experiment="chunking")
+    assert api.ok("GET", f"{API}/projects/new/experiments/chunking")["run_count"] == 1
+
+
 def test_experiment_errors(api: Any) -> None:
+    api.ok("POST", f"{API}/projects", {"name": "search"})
     api.ok("POST", f"{API}/projects/search/experiments", {"name": "chunking"})
     path = f"{API}/projects/search/experiments"
     api.error("POST", path, {"name": "chunking"}, status=409, code="ALREADY_EXISTS")
@@ -118,6 +134,7 @@ def test_experiment_errors(api: Any) -> None:
 
 def test_update_experiment(api: Any) -> None:
     path = f"{API}/projects/search/experiments"
+    api.ok("POST", f"{API}/projects", {"name": "search"})
     api.ok("POST", path, EXPERIMENT)
     api.ok("POST", path, {"name": "other"})
     updated = api.ok("PATCH", f"{path}/chunking", {"description": "new", "models": ["e5"]})
@@ -136,6 +153,7 @@ def test_update_experiment(api: Any) -> None:
 @pytest.mark.parametrize("runs", [0, 1, 3])
 def test_delete_experiment_needs_confirmation(api: Any, runs: int) -> None:
     path = f"{API}/projects/search/experiments"
+    api.ok("POST", f"{API}/projects", {"name": "search"})
     api.ok("POST", path, {"name": "chunking"})
     kept = api.run(project="search")
     for _ in range(runs):

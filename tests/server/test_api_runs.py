@@ -127,10 +127,19 @@ def test_search_count_and_resolve(api: Any) -> None:
     assert [r["name"] for r in ordered["runs"]] == ["a", "b"]
     newest = api.ok("GET", f"{API}/runs", params={"order_by": "-created, name"})
     assert [r["name"] for r in newest["runs"]] == ["c", "b", "a"]
-    assert api.ok("GET", f"{API}/runs/count", params={"project": "search"}) == {"count": 2}
-    assert api.ok("GET", f"{API}/runs/count", params={"filter": "name = 'c'"}) == {"count": 1}
+    assert api.ok("GET", f"{API}/run-count", params={"project": "search"}) == {"count": 2}
+    assert api.ok("GET", f"{API}/run-count", params={"filter": "name = 'c'"}) == {"count": 1}
     assert api.ok("GET", f"{API}/run-ids/{a['id'][:8]}") == {"id": a["id"]}
     api.error("GET", f"{API}/run-ids/ab", status=400, code="INVALID_ARGUMENT")
+
+
+def test_a_run_with_any_valid_id_is_reachable(api: Any) -> None:
+    # Ids that read like route names ("count") are ids like any other.
+    for run_id in ("count", "run-ids", "search"):
+        api.run(run_id=run_id, name=f"named-{run_id}")
+        assert api.ok("GET", f"{API}/runs/{run_id}")["name"] == f"named-{run_id}"
+        assert api.ok("PATCH", f"{API}/runs/{run_id}", {"notes": "x"})["notes"] == "x"
+    assert api.ok("GET", f"{API}/run-count") == {"count": 3}
 
 
 def test_bad_filter_and_order_by(api: Any) -> None:
@@ -145,7 +154,7 @@ def test_bad_filter_and_order_by(api: Any) -> None:
     assert "position" in message
     api.error(
         "GET",
-        f"{API}/runs/count",
+        f"{API}/run-count",
         params={"filter": "(("},
         status=400,
         code="INVALID_FILTER",

@@ -105,6 +105,7 @@ def test_lone_surrogate_is_400(api: Any) -> None:
 
 
 def test_escaped_slash_and_nul(api: Any) -> None:
+    api.ok("POST", f"{API}/projects", {"name": "a/b"})
     api.ok("POST", f"{API}/projects/a%2Fb/experiments", {"name": "e"})
     assert api.ok("GET", f"{API}/projects/a%2Fb")["name"] == "a/b"
     api.error("GET", f"{API}/projects/a%2Fb%00", status=400, code="INVALID_ARGUMENT", field="path")

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 
 from fastapi import Query
 from starlette.responses import Response
 
 from ragtrack.entities import ExperimentMetric
-from ragtrack.exceptions import ConfirmationRequiredError
-from ragtrack.server.api._common import StoreDep, router, wire
+from ragtrack.exceptions import ConfirmationRequiredError, ProjectNotFoundError
+from ragtrack.server.api._common import API_PREFIX, StoreDep, router, wire
 from ragtrack.server.api.pagination import Page
 from ragtrack.server.api.schemas import (
     ExperimentCreate,
@@ -39,8 +40,27 @@ def list_experiments(project: str, store: StoreDep, page: Page) -> Response:
 
 
 @experiments_router.post(_PATH, status_code=201, response_model=ExperimentOut)
-def create_experiment(project: str, body: ExperimentCreate, store: StoreDep) -> Response:
-    """Define an experiment, creating the project on first use (409 if it exists)."""
+def create_experiment(
+    project: str,
+    body: ExperimentCreate,
+    store: StoreDep,
+    create_project: Annotated[
+        bool, Query(description="Create the project if it does not exist yet.")
+    ] = False,
+) -> Response:
+    """Define an experiment (409 if it exists). An unknown project is a 404
+    unless ``?create_project=true`` asks for it: a misspelt name is not
+    silently a new project."""
+    if not create_project:
+        try:
+            store.get_project(project)
+        except ProjectNotFoundError:
+            raise ProjectNotFoundError(
+                f"no project named {project!r}: check the name, or create it with "
+                f'POST {API_PREFIX}/projects {{"name": {json.dumps(project)}}} '
+                f"(or repeat with ?create_project=true)",
+                field="project",
+            ) from None
     experiment = store.create_experiment(
         project,
         body.name,

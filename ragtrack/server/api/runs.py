@@ -84,11 +84,12 @@ def search_runs(
     )
 
 
-@runs_router.get("/runs/count", response_model=CountOut)
+@runs_router.get("/run-count", response_model=CountOut)
 def count_runs(
     store: StoreDep, project: ProjectQuery = None, filter: FilterQuery = None
 ) -> Response:
-    """How many runs match the filter."""
+    """How many runs match the filter. (Not under ``/runs/``, where it would
+    hide a run whose id is ``count``.)"""
     return wire({"count": store.count_runs(project, filter)})
 
 
@@ -107,16 +108,17 @@ def get_run(run_id: str, store: StoreDep) -> Response:
 
 @runs_router.patch("/runs/{run_id}", response_model=RunOut)
 def update_run(run_id: str, body: RunPatch, store: StoreDep) -> Response:
-    """Change status, name, notes, end time or error, and add or remove tags."""
-    if body.tags_add or body.tags_remove:
-        store.set_tags(run_id, add=body.tags_add, remove=body.tags_remove)
-    store.update_run(
+    """Change status, name, notes, end time or error, and add or remove tags:
+    all or nothing (a bad value anywhere changes nothing)."""
+    store.edit_run(
         run_id,
         status=body.status,
         name=body.name,
         notes=body.notes,
         ended_at=body.ended_at,
         error=body.error,
+        add_tags=body.tags_add,
+        remove_tags=body.tags_remove,
     )
     return wire(_wire.run_to_json(store.get_run(run_id)))
 

@@ -1,7 +1,9 @@
 """Pydantic models of request and response bodies: validation and the OpenAPI document.
 
 Request models check types and shapes (a wrong type is a 400 naming the field,
-``body.config``); the store checks keys and values. Response models only
+``body.config``); numbers and times are strict (``false`` is no number) and
+times take their range from ``ragtrack/storage/_input.py``, the rules the store
+applies to keys and values. Response models only
 document: endpoints render with ``_wire`` (see ``_responses.py``), and these
 models mirror its shapes field for field.
 """
@@ -10,12 +12,27 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
 
 from ragtrack.entities import MetricGoal, RunStatus
+from ragtrack.storage._input import MAX_TIME, MIN_TIME, checked_time
 
-#: Seconds since the epoch; NaN and infinity are refused.
-Timestamp = Annotated[float, Field(allow_inf_nan=False)]
+
+def _in_range(value: float) -> float:
+    return checked_time(value, "a time")
+
+
+#: Seconds since the epoch, 1970-01-01 to 9999-12-31 UTC; not a bool, NaN or infinity.
+Timestamp = Annotated[
+    float,
+    Field(
+        strict=True,
+        allow_inf_nan=False,
+        json_schema_extra={"minimum": MIN_TIME, "maximum": MAX_TIME},
+        description="Seconds since the Unix epoch (1970-01-01 to 9999-12-31 UTC).",
+    ),
+    AfterValidator(_in_range),
+]
 #: A JSON object (config, metadata, summary values, hyperparameters); NaN and
 #: Infinity tokens are allowed in its numbers.
 JsonObject = dict[str, Any]
@@ -127,8 +144,8 @@ class SeriesIn(_Request):
 
     encoding: Literal["json", "base64"] = "json"
     steps: list[StrictInt] | StrictStr
-    values: list[float | StrictStr] | StrictStr
-    timestamps: list[float] | StrictStr
+    values: list[StrictFloat | StrictStr] | StrictStr
+    timestamps: list[StrictFloat] | StrictStr
 
 
 class MetricBatch(_Request):
@@ -230,7 +247,15 @@ class RunOut(BaseModel):
     notes: str
     error: str | None
     metrics: dict[str, MetricSummaryOut]
-    explicit_summary: JsonObject
+    explicit_summary: JsonObject = Field(description="Summary values set explicitly.")
+    summary: JsonObject = Field(
+        description="Per key, the explicit summary value if one was set, else the last "
+        "logged value (derived; ignored on input)."
+    )
+    duration_s: float | None = Field(
+        description="Seconds from start to end, or to the last heartbeat of a run that "
+        "has not ended; null if it never started (derived)."
+    )
 
 
 class FilterWarningOut(BaseModel):

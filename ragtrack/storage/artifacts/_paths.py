@@ -11,6 +11,7 @@ import re
 import unicodedata
 
 from ragtrack.exceptions import InvalidArgumentError
+from ragtrack.storage._input import is_run_id
 
 #: Longest artifact path, in characters.
 MAX_PATH_LENGTH = 1024
@@ -19,7 +20,6 @@ MAX_SEGMENT_BYTES = 255
 #: Segments starting with this are the stores' own (upload temp files); users may not use them.
 RESERVED_PREFIX = ".ragtrack-"
 
-_RUN_ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
@@ -119,7 +119,7 @@ def validate_run_id(run_id: object) -> str:
         >>> validate_run_id("3f2a9c1b0d4e5f60")
         '3f2a9c1b0d4e5f60'
     """
-    if not isinstance(run_id, str) or not _RUN_ID.match(run_id):
+    if not is_run_id(run_id):
         raise InvalidArgumentError(
             f"invalid run id {_shown(run_id)}: use 1-64 letters, digits, '-' or '_'",
             field="run_id",

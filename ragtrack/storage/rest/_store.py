@@ -33,6 +33,7 @@ from ragtrack.exceptions import (
     RunNotFoundError,
 )
 from ragtrack.storage._base import Store
+from ragtrack.storage._input import checked_tags
 from ragtrack.storage._keys import validate_key
 from ragtrack.storage._params import to_plain
 from ragtrack.storage._run_groups import checked_group_args
@@ -119,7 +120,14 @@ class RestStore(Store):
             raise InvalidArgumentError(
                 f"invalid project name {project!r}: it is empty", field="project"
             )
-        data = self._post(f"{_project_path(project)}/experiments", body)
+        # The API creates a project only when asked; the Store contract
+        # creates it on first use (after checking the definition), so ask.
+        data = self._http.request(
+            "POST",
+            f"{_project_path(project)}/experiments",
+            body=body,
+            query={"create_project": "true"},
+        )
         return _wire.experiment_from_json(data)
 
     def get_experiment(self, project: str, name: str) -> Experiment:
@@ -188,7 +196,7 @@ class RestStore(Store):
             "name": name,
             "run_id": run_id,
             "config": to_plain(dict(config or {})),
-            "tags": _tags(tags),
+            "tags": checked_tags(tags),
             "notes": notes,
             "status": RunStatus(status).value,
             "created_at": created_at,
@@ -214,11 +222,7 @@ class RestStore(Store):
         ended_at: float | None = None,
         error: str | None = None,
     ) -> None:
-        body: dict[str, Any] = {}
-        if status is not None:
-            body["status"] = RunStatus(status).value
-        fields = {"name": name, "notes": notes, "ended_at": ended_at, "error": error}
-        body.update((key, value) for key, value in fields.items() if value is not None)
+        body = _update_body(status, name, notes, ended_at, error)
         self._http.request("PATCH", _run_path(run_id), body=body)
 
     def finish_run(
@@ -243,7 +247,24 @@ class RestStore(Store):
         self._post(f"{_run_path(run_id)}/heartbeat", {} if at is None else {"at": at})
 
     def set_tags(self, run_id: str, add: Sequence[str] = (), remove: Sequence[str] = ()) -> None:
-        body = {"tags_add": _tags(add), "tags_remove": _tags(remove)}
+        body = {"tags_add": checked_tags(add), "tags_remove": checked_tags(remove)}
+        self._http.request("PATCH", _run_path(run_id), body=body)
+
+    def edit_run(
+        self,
+        run_id: str,
+        *,
+        status: RunStatus | None = None,
+        name: str | None = None,
+        notes: str | None = None,
+        ended_at: float | None = None,
+        error: str | None = None,
+        add_tags: Sequence[str] = (),
+        remove_tags: Sequence[str] = (),
+    ) -> None:
+        # One request: the server applies it in one transaction.
+        body = _update_body(status, name, notes, ended_at, error)
+        body.update(tags_add=checked_tags(add_tags), tags_remove=checked_tags(remove_tags))
         self._http.request("PATCH", _run_path(run_id), body=body)
 
     def delete_run(self, run_id: str) -> None:
@@ -270,7 +291,7 @@ class RestStore(Store):
         return [_wire.run_from_json(r) for r in items]
 
     def count_runs(self, project: str | None = None, filter: str | None = None) -> int:
-        data = self._get(f"{_API}/runs/count", {"project": project, "filter": filter})
+        data = self._get(f"{_API}/run-count", {"project": project, "filter": filter})
         return int(data["count"])
 
     # -- over many runs ----------------------------------------------------------------------
@@ -443,21 +464,26 @@ def _experiment_path(project: str, name: str) -> str:
     return f"{_project_path(project)}/experiments/{quote(name)}"
 
 
+def _update_body(
+    status: RunStatus | None,
+    name: str | None,
+    notes: str | None,
+    ended_at: float | None,
+    error: str | None,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {}
+    if status is not None:
+        body["status"] = RunStatus(status).value
+    fields = {"name": name, "notes": notes, "ended_at": ended_at, "error": error}
+    body.update((key, value) for key, value in fields.items() if value is not None)
+    return body
+
+
 def _check_count(value: object, name: str) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
         raise InvalidArgumentError(
             f"{name} must be an int from 0 to 2**63-1, got {value!r}", field=name
         )
-
-
-def _tags(tags: Sequence[str]) -> list[str]:
-    # JSON would happily send "abc" as a string: refuse it as the SQL store does.
-    if isinstance(tags, str):
-        raise InvalidArgumentError(
-            f"tags must be a list of strings, got the string {tags!r}; write [{tags!r}]",
-            field="tags",
-        )
-    return list(tags)
 
 
 def _strings(values: Sequence[str], field: str) -> list[str]:

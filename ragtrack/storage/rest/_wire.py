@@ -149,6 +149,11 @@ def summary_to_json(summary: MetricSummary) -> dict[str, Any]:
 
 
 def run_to_json(run: RunRecord) -> dict[str, Any]:
+    """The one JSON shape of a run: the API's, and the CLI's ``--json``.
+
+    ``summary`` (explicit values over last logged values) and ``duration_s``
+    are derived, for readers; :func:`run_from_json` ignores them.
+    """
     return {
         "id": run.id,
         "project": run.project,
@@ -165,6 +170,8 @@ def run_to_json(run: RunRecord) -> dict[str, Any]:
         "error": run.error,
         "metrics": {key: summary_to_json(s) for key, s in run.metrics.items()},
         "explicit_summary": dict(run.explicit_summary),
+        "summary": run.summary,
+        "duration_s": run.duration,
     }
 
 
@@ -303,11 +310,8 @@ def series_from_json(data: Any, field: str) -> MetricSeries:
             f"{len(steps)}, {len(values)} and {len(timestamps)}",
             field=field,
         )
-    if not np.isfinite(timestamps).all():
-        raise InvalidArgumentError(
-            f"{field}.timestamps must be finite seconds since the epoch",
-            field=f"{field}.timestamps",
-        )
+    # The store checks the range of times (ragtrack/storage/_input.py), so that
+    # one rule holds on every backend and a stored time always reads back.
     return MetricSeries(
         steps.astype(np.int64, copy=False),
         values.astype(np.float64, copy=False),

@@ -16,6 +16,7 @@ from ragtrack.exceptions import (
     InvalidArgumentError,
     ProjectNotFoundError,
 )
+from ragtrack.storage._input import checked_lookup, checked_text
 from ragtrack.storage.sql import _experiments
 from ragtrack.storage.sql._connection import SqlConnection
 from ragtrack.storage.sql._schema import experiments, projects, runs
@@ -40,6 +41,7 @@ class SqlCatalog(SqlConnection):
         return [Project(name=r[0], created_at=r[1], run_count=r[2]) for r in rows]
 
     def get_project(self, name: str) -> Project:
+        checked_lookup(name, "project")
         with self._read() as conn:
             row = conn.execute(_PROJECTS.where(projects.c.name == name)).first()
         if row is None:
@@ -63,6 +65,7 @@ class SqlCatalog(SqlConnection):
         return None if pid is None else int(pid)
 
     def list_experiments(self, project: str) -> list[Experiment]:
+        checked_lookup(project, "project")
         with self._read() as conn:
             pid = self._project_id(conn, project)
             return _experiments.load_experiments(conn, project, pid)
@@ -81,7 +84,7 @@ class SqlCatalog(SqlConnection):
     ) -> Experiment:
         _experiments.checked_name(project, "project", field="project")
         _experiments.checked_name(name)
-        _experiments.checked_text(description, "description")
+        checked_text(description, "description")
         if command is not None:
             _experiments.checked_command(command)
         parts = _experiments.definition_parts(
@@ -118,6 +121,7 @@ class SqlCatalog(SqlConnection):
         return experiment
 
     def get_experiment(self, project: str, name: str) -> Experiment:
+        _check_names(project, name)
         with self._read() as conn:
             pid = self._project_id(conn, project)
             found = _experiments.load_experiments(conn, project, pid, name)
@@ -139,11 +143,12 @@ class SqlCatalog(SqlConnection):
         command: str | None = None,
         clear_command: bool = False,
     ) -> Experiment:
+        _check_names(project, name)
         values: dict[str, Any] = {}
         if new_name is not None and new_name != name:
             values["name"] = _experiments.checked_name(new_name)
         if description is not None:
-            values["description"] = _experiments.checked_text(description, "description")
+            values["description"] = checked_text(description, "description")
         if command is not None and clear_command:
             raise InvalidArgumentError("give a command or clear_command, not both", field="command")
         if command is not None:
@@ -179,6 +184,7 @@ class SqlCatalog(SqlConnection):
         return experiment
 
     def delete_experiment(self, project: str, name: str) -> int:
+        _check_names(project, name)
         with self._write() as conn:
             pid = self._project_id(conn, project)
             # The row lock makes runs created concurrently (PostgreSQL) wait for
@@ -189,3 +195,8 @@ class SqlCatalog(SqlConnection):
             deleted = conn.execute(runs.delete().where(runs.c.experiment_id == eid)).rowcount
             conn.execute(experiments.delete().where(experiments.c.id == eid))
         return int(deleted)
+
+
+def _check_names(project: str, experiment: str) -> None:
+    checked_lookup(project, "project")
+    checked_lookup(experiment, "experiment")

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from ragtrack.entities import Experiment, ExperimentMetric, MetricGoal
 from ragtrack.exceptions import ExperimentNotFoundError, InvalidArgumentError
+from ragtrack.storage._input import checked_json, checked_text
 from ragtrack.storage._keys import key_problem
 from ragtrack.storage._params import to_plain
 from ragtrack.storage.sql._schema import experiments, runs
@@ -46,21 +47,13 @@ def checked_name(name: object, what: str = "experiment", field: str = "name") ->
     return name  # type: ignore[return-value]
 
 
-def checked_text(value: object, field: str) -> str:
-    if not isinstance(value, str):
-        raise InvalidArgumentError(
-            f"{field} must be a str, got {type(value).__name__}", field=field
-        )
-    return value
-
-
 def checked_command(command: object) -> str:
     if not isinstance(command, str) or not command.strip():
         raise InvalidArgumentError(
             f"command must be a non-empty str, got {command!r} (use clear_command to remove it)",
             field="command",
         )
-    return command
+    return checked_text(command, "command")
 
 
 def definition_parts(
@@ -105,6 +98,7 @@ def _names(values: object, field: str) -> list[str]:
             raise InvalidArgumentError(
                 f"{field} must be a list of non-empty strings, got {name!r} in it", field=field
             )
+        checked_text(name, field)
     return names
 
 
@@ -114,7 +108,9 @@ def _hyperparameters(values: object) -> dict[str, Any]:
             f"hyperparameters must be a dict, got {type(values).__name__}", field="hyperparameters"
         )
     try:
-        plain: dict[str, Any] = to_plain(dict(values), "hyperparameters")
+        plain: dict[str, Any] = checked_json(
+            to_plain(dict(values), "hyperparameters"), "hyperparameters"
+        )
         # NaN and inf are allowed, as in run configs.
         json.dumps(plain, allow_nan=True)
     except (InvalidArgumentError, TypeError, ValueError) as e:

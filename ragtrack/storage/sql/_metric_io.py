@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from ragtrack.entities import MetricSeries
 from ragtrack.exceptions import InvalidArgumentError
+from ragtrack.storage._input import checked_batch_id, checked_times, readable_times
 from ragtrack.storage._keys import validate_key
 from ragtrack.storage.sql import _chunks
 from ragtrack.storage.sql._driver import DriverStatement
@@ -33,14 +34,13 @@ def validate_batch(batch: Mapping[str, MetricSeries]) -> None:
             raise InvalidArgumentError(
                 f"metric {key!r}: expected a MetricSeries, got {type(series).__name__}", field=key
             )
-        if len(series) and not np.isfinite(series.timestamps).all():
-            raise InvalidArgumentError(f"metric {key!r}: timestamps must be finite", field=key)
+        if len(series):
+            checked_times(series.timestamps, key, f"timestamps of metric {key!r}")
 
 
 def claim_batch(conn: sa.Connection, run_id: str, batch_id: str) -> bool:
     """Record ``batch_id`` as applied; False if it already was (a retry)."""
-    if not batch_id or len(batch_id) > 64:
-        raise InvalidArgumentError("batch_id must be 1 to 64 characters", field="batch_id")
+    checked_batch_id(batch_id)
     # RETURNING rather than rowcount: drivers disagree on rowcount for
     # ON CONFLICT DO NOTHING (psycopg reports -1 with implicit RETURNING).
     cursor = _CLAIM_BATCH.execute(
@@ -207,6 +207,9 @@ def read_history(conn: sa.Connection, run_id: str, key: str) -> MetricSeries:
         .order_by(c.seq)
     ).all()
     series = _chunks.decode([tuple(row) for row in rows])
+    stamps = readable_times(series.timestamps)
+    if stamps is not series.timestamps:  # stored out of range by an older version
+        series = MetricSeries(series.steps, series.values, stamps)
     if len(series) > 1 and (np.diff(series.steps) < 0).any():
         order = np.argsort(series.steps, kind="stable")
         series = MetricSeries(series.steps[order], series.values[order], series.timestamps[order])

@@ -12,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ragtrack.entities import MetricSummary, RunRecord, RunStatus
+from ragtrack.storage._input import readable_time
 from ragtrack.storage.sql._schema import (
     effective_status,
     experiments,
@@ -93,7 +94,7 @@ def load_records(conn: sa.Connection, rows: Sequence[Any]) -> list[RunRecord]:
                 explicit[run_id][key] = json.loads(value_json)
             if n:
                 metrics[run_id][key] = MetricSummary(
-                    key, n, _num(last), last_step, last_time, _num(lo), _num(hi)
+                    key, n, _num(last), last_step, readable_time(last_time), _num(lo), _num(hi)
                 )
     return [
         RunRecord(
@@ -102,10 +103,10 @@ def load_records(conn: sa.Connection, rows: Sequence[Any]) -> list[RunRecord]:
             experiment=experiment,
             name=name,
             status=RunStatus(status),
-            created_at=created_at,
-            started_at=started_at,
-            ended_at=ended_at,
-            heartbeat_at=heartbeat_at,
+            created_at=readable_time(created_at),
+            started_at=readable_time(started_at),
+            ended_at=readable_time(ended_at),
+            heartbeat_at=readable_time(heartbeat_at),
             config=json.loads(config_json),
             tags=tuple(sorted(tags.get(run_id, ()))),
             notes=notes,

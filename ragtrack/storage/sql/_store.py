@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -22,6 +21,17 @@ from ragtrack.exceptions import (
 )
 from ragtrack.storage import filter as run_filter
 from ragtrack.storage._base import Store
+from ragtrack.storage._input import (
+    captured_json,
+    captured_text,
+    checked_json,
+    checked_lookup,
+    checked_new_run_id,
+    checked_tags,
+    checked_text,
+    checked_time,
+    is_run_id,
+)
 from ragtrack.storage._keys import validate_key
 from ragtrack.storage._names import new_run_id, new_run_name
 from ragtrack.storage._params import deep_merge, flatten_config, to_plain
@@ -34,9 +44,7 @@ from ragtrack.storage.sql._records import load_records, run_columns, runs_from
 from ragtrack.storage.sql._schema import params, projects, run_logs, run_tags, runs, summaries
 from ragtrack.storage.sql._search_plan import search_query
 from ragtrack.storage.sql._upsert import claim_project, upsert
-from ragtrack.storage.sql._write_values import dumps, run_updates, summary_rows, validate_tags
-
-_RUN_ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
+from ragtrack.storage.sql._write_values import dumps, run_updates, summary_rows
 
 # Statements on hot paths are built once: building costs more than running them.
 _UPDATE_RUN = runs.update().where(runs.c.id == sa.bindparam("rid"))
@@ -87,21 +95,21 @@ class SqlStore(SqlCatalog, Store):
         created_at: float | None = None,
         metadata: Mapping[str, Any] | None = None,
     ) -> RunRecord:
-        validate_key(project, "project")
+        validate_key(project, "project name", "project")
         if experiment is not None:
-            validate_key(experiment, "experiment")
+            validate_key(experiment, "experiment name", "experiment")
         if name is not None:
-            validate_key(name, "run name")
-        if run_id is not None and not _RUN_ID.match(run_id):
-            raise InvalidArgumentError(
-                f"invalid run id {run_id!r}: use 1-64 letters, digits, '-' or '_'", field="run_id"
-            )
+            validate_key(name, "run name", "name")
+        if run_id is not None:
+            checked_new_run_id(run_id)
         status = RunStatus(status)
-        plain = to_plain(dict(config or {}))
-        plain_metadata = to_plain(dict(metadata or {}), "metadata")
+        checked_text(notes, "notes")
+        plain = checked_json(to_plain(dict(config or {})), "config")
+        # Captured (git diff, environment): kept, with any NUL replaced.
+        plain_metadata = captured_json(to_plain(dict(metadata or {}), "metadata"))
         param_rows = list(flatten_config(plain))
-        tag_list = validate_tags(tags)
-        now = time.time() if created_at is None else created_at
+        tag_list = checked_tags(tags)
+        now = time.time() if created_at is None else checked_time(created_at, "created_at")
         run_id = run_id or new_run_id()
         running = status == RunStatus.RUNNING
         with self._write() as conn:
@@ -166,6 +174,7 @@ class SqlStore(SqlCatalog, Store):
         )
 
     def get_run(self, run_id: str) -> RunRecord:
+        checked_lookup(run_id, "run_id")
         with self._read() as conn:
             rows = conn.execute(
                 sa.select(*run_columns(self._stale_before()))
@@ -177,7 +186,7 @@ class SqlStore(SqlCatalog, Store):
             return load_records(conn, rows)[0]
 
     def resolve_run_id(self, prefix: str) -> str:
-        if not _RUN_ID.match(prefix):
+        if not is_run_id(checked_lookup(prefix, "run_id")):
             raise RunNotFoundError(f"no run with id {prefix!r}")
         with self._read() as conn:
             if conn.execute(sa.select(runs.c.id).where(runs.c.id == prefix)).scalar() is not None:
@@ -215,6 +224,7 @@ class SqlStore(SqlCatalog, Store):
         ended_at: float | None = None,
         error: str | None = None,
     ) -> None:
+        checked_lookup(run_id, "run_id")
         values = run_updates(status, name, notes, ended_at, error)
         with self._write() as conn:
             self._apply_run_updates(conn, run_id, values)
@@ -245,6 +255,7 @@ class SqlStore(SqlCatalog, Store):
         batch_id: str | None = None,
         summary: Mapping[str, Any] | None = None,
     ) -> None:
+        checked_lookup(run_id, "run_id")
         values = run_updates(status, None, None, None, error)
         explicit = summary_rows(run_id, summary or {})
         if batch:
@@ -260,33 +271,42 @@ class SqlStore(SqlCatalog, Store):
             self._apply_run_updates(conn, run_id, values)
 
     def heartbeat(self, run_id: str, at: float | None = None) -> None:
+        checked_lookup(run_id, "run_id")
         now = time.time()
         # A heartbeat cannot come from the future: one stamped by a clock that is
         # ahead would keep a killed run "running" for as long as it is ahead.
-        at = now if at is None else min(at, now)
+        at = now if at is None else min(checked_time(at, "at"), now)
         with self._write() as conn:
             self._apply_run_updates(conn, run_id, {"heartbeat_at": at})
 
     def set_tags(self, run_id: str, add: Sequence[str] = (), remove: Sequence[str] = ()) -> None:
-        add_list, remove_list = validate_tags(add), validate_tags(remove)
+        checked_lookup(run_id, "run_id")
+        add_list, remove_list = checked_tags(add), checked_tags(remove)
         with self._write() as conn:
             self._require_run(conn, run_id)
-            if add_list:
-                upsert(
-                    conn,
-                    run_tags,
-                    [{"run_id": run_id, "tag": t} for t in add_list],
-                    keys=("run_id", "tag"),
-                    update=(),
-                )
-            if remove_list:
-                conn.execute(
-                    run_tags.delete().where(
-                        run_tags.c.run_id == run_id, run_tags.c.tag.in_(remove_list)
-                    )
-                )
+            _apply_tags(conn, run_id, add_list, remove_list)
+
+    def edit_run(
+        self,
+        run_id: str,
+        *,
+        status: RunStatus | None = None,
+        name: str | None = None,
+        notes: str | None = None,
+        ended_at: float | None = None,
+        error: str | None = None,
+        add_tags: Sequence[str] = (),
+        remove_tags: Sequence[str] = (),
+    ) -> None:
+        checked_lookup(run_id, "run_id")
+        values = run_updates(status, name, notes, ended_at, error)
+        add_list, remove_list = checked_tags(add_tags), checked_tags(remove_tags)
+        with self._write() as conn:
+            self._apply_run_updates(conn, run_id, values)
+            _apply_tags(conn, run_id, add_list, remove_list)
 
     def delete_run(self, run_id: str) -> None:
+        checked_lookup(run_id, "run_id")
         with self._write() as conn:
             # Children are deleted by ON DELETE CASCADE.
             if not conn.execute(runs.delete().where(runs.c.id == run_id)).rowcount:
@@ -303,6 +323,7 @@ class SqlStore(SqlCatalog, Store):
         if limit is not None:
             _check_count(limit, "limit")
         _check_count(offset, "offset")
+        _check_search_args(project, filter)
         stale_before = self._stale_before()
         query = search_query(
             run_columns(stale_before),
@@ -319,6 +340,7 @@ class SqlStore(SqlCatalog, Store):
             return load_records(conn, conn.execute(query).all())
 
     def count_runs(self, project: str | None = None, filter: str | None = None) -> int:
+        _check_search_args(project, filter)
         query = search_query(
             [runs.c.id],
             project,
@@ -332,6 +354,9 @@ class SqlStore(SqlCatalog, Store):
     # -- over many runs (SQL in _aggregates.py) ----------------------------------------
 
     def list_run_keys(self, project: str, experiment: str | None = None) -> RunKeys:
+        checked_lookup(project, "project")
+        if experiment is not None:
+            checked_lookup(experiment, "experiment")
         with self._read() as conn:
             pid = self._project_id(conn, project)
             eid = None
@@ -347,6 +372,7 @@ class SqlStore(SqlCatalog, Store):
         filter: str | None = None,
     ) -> list[RunGroup]:
         group_by, keys = checked_group_args(group_by, metrics)
+        _check_search_args(project, filter)
         expr = run_filter.parse_filter(filter or "")
         stale_before = self._stale_before()
         with self._read() as conn:
@@ -358,7 +384,8 @@ class SqlStore(SqlCatalog, Store):
     # -- params, summary, metadata ----------------------------------------------------
 
     def log_params(self, run_id: str, config: Mapping[str, Any]) -> None:
-        plain = to_plain(dict(config))
+        checked_lookup(run_id, "run_id")
+        plain = checked_json(to_plain(dict(config)), "config")
         with self._write() as conn:
             current = conn.execute(
                 sa.select(runs.c.config_json).where(runs.c.id == run_id)
@@ -380,6 +407,7 @@ class SqlStore(SqlCatalog, Store):
                 )
 
     def set_summary(self, run_id: str, values: Mapping[str, Any]) -> None:
+        checked_lookup(run_id, "run_id")
         rows = summary_rows(run_id, values)
         if not rows:
             return
@@ -391,7 +419,8 @@ class SqlStore(SqlCatalog, Store):
         upsert(conn, summaries, rows, keys=("run_id", "key"), update=("value", "value_json"))
 
     def set_metadata(self, run_id: str, metadata: Mapping[str, Any]) -> None:
-        plain = to_plain(dict(metadata), "metadata")
+        checked_lookup(run_id, "run_id")
+        plain = captured_json(to_plain(dict(metadata), "metadata"))
         with self._write() as conn:
             current = conn.execute(
                 sa.select(runs.c.metadata_json).where(runs.c.id == run_id)
@@ -404,6 +433,7 @@ class SqlStore(SqlCatalog, Store):
             )
 
     def get_metadata(self, run_id: str) -> dict[str, Any]:
+        checked_lookup(run_id, "run_id")
         with self._read() as conn:
             current = conn.execute(
                 sa.select(runs.c.metadata_json).where(runs.c.id == run_id)
@@ -418,6 +448,7 @@ class SqlStore(SqlCatalog, Store):
     def log_metrics(
         self, run_id: str, batch: Mapping[str, MetricSeries], batch_id: str | None = None
     ) -> None:
+        checked_lookup(run_id, "run_id")
         _metric_io.validate_batch(batch)
         with self._write() as conn:
             self._append_metrics(conn, run_id, batch, batch_id)
@@ -443,11 +474,14 @@ class SqlStore(SqlCatalog, Store):
             raise StoreError(f"writing metrics of run {run_id!r} failed: {e.orig}") from e
 
     def get_history(self, run_id: str, key: str) -> MetricSeries:
+        checked_lookup(run_id, "run_id")
+        checked_lookup(key, "key")
         with self._read() as conn:
             self._require_run(conn, run_id)
             return _metric_io.read_history(conn, run_id, key)
 
     def list_metric_keys(self, run_id: str) -> list[str]:
+        checked_lookup(run_id, "run_id")
         with self._read() as conn:
             self._require_run(conn, run_id)
             keys = conn.execute(
@@ -460,6 +494,7 @@ class SqlStore(SqlCatalog, Store):
     # -- logs --------------------------------------------------------------------------
 
     def append_logs(self, run_id: str, stream: str, text: str, batch_id: str | None = None) -> None:
+        checked_lookup(run_id, "run_id")
         if stream not in _LOG_STREAMS:
             raise InvalidArgumentError(
                 f"stream must be one of {_LOG_STREAMS}, got {stream!r}", field="stream"
@@ -470,6 +505,7 @@ class SqlStore(SqlCatalog, Store):
             )
         if not text:
             return
+        text = captured_text(text)
         with self._write() as conn:
             # Locked like a metric write: the next seq is read, then written.
             self._require_run(conn, run_id, lock=True)
@@ -488,6 +524,7 @@ class SqlStore(SqlCatalog, Store):
             )
 
     def read_logs(self, run_id: str, stream: str | None = None, offset: int = 0) -> str:
+        checked_lookup(run_id, "run_id")
         _check_count(offset, "offset")
         rows = run_logs.c.run_id == run_id
         if stream is not None:
@@ -519,9 +556,31 @@ class SqlStore(SqlCatalog, Store):
         return "".join([first[skip:], *(text for text, _, _ in found[1:])])
 
 
+def _apply_tags(conn: sa.Connection, run_id: str, add: list[str], remove: list[str]) -> None:
+    if add:
+        upsert(
+            conn,
+            run_tags,
+            [{"run_id": run_id, "tag": t} for t in add],
+            keys=("run_id", "tag"),
+            update=(),
+        )
+    if remove:
+        conn.execute(
+            run_tags.delete().where(run_tags.c.run_id == run_id, run_tags.c.tag.in_(remove))
+        )
+
+
 def _is_unique_violation(e: sa.exc.IntegrityError) -> bool:
     # psycopg reports the SQLSTATE; sqlite3 (before Python 3.11) only the message.
     return getattr(e.orig, "sqlstate", None) == "23505" or "UNIQUE constraint" in str(e.orig)
+
+
+def _check_search_args(project: str | None, filter: str | None) -> None:
+    if project is not None:
+        checked_lookup(project, "project")
+    if filter is not None:
+        checked_text(filter, "filter")
 
 
 def _check_count(value: object, name: str) -> None:

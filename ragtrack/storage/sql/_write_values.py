@@ -4,15 +4,21 @@ tags and JSON text. Pure functions, no I/O."""
 from __future__ import annotations
 
 import json
-import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
 
 from ragtrack.entities import RunStatus
-from ragtrack.exceptions import InvalidArgumentError
+from ragtrack.storage._input import (
+    captured_text,
+    checked_json,
+    checked_str,
+    checked_summary_number,
+    checked_text,
+    checked_time,
+)
 from ragtrack.storage._keys import validate_key
 from ragtrack.storage._params import to_plain
 
@@ -28,8 +34,13 @@ def run_updates(
     ended_at: float | None,
     error: str | None,
 ) -> dict[str, Any]:
-    """Checked column values for an update of a run; ``None`` leaves a column alone."""
+    """Checked column values for an update of a run; ``None`` leaves a column alone.
+
+    Every value is checked before any is returned, so a bad one changes nothing.
+    """
     values: dict[str, Any] = {}
+    if ended_at is not None:
+        ended_at = checked_time(ended_at, "ended_at")
     if status is not None:
         status = RunStatus(status)
         values["status"] = status.value
@@ -38,13 +49,14 @@ def run_updates(
         if status == RunStatus.RUNNING:
             values["heartbeat_at"] = time.time()
     if name is not None:
-        values["name"] = validate_key(name, "run name")
+        values["name"] = validate_key(name, "run name", "name")
     if notes is not None:
-        values["notes"] = notes
+        values["notes"] = checked_text(notes, "notes")
     if ended_at is not None:
         values["ended_at"] = ended_at
     if error is not None:
-        values["error"] = error
+        # A traceback is captured text: kept, with any NUL replaced.
+        values["error"] = captured_text(checked_str(error, "error"))
     return values
 
 
@@ -52,32 +64,16 @@ def summary_rows(run_id: str, values: Mapping[str, Any]) -> list[dict[str, Any]]
     rows = []
     for key, value in values.items():
         validate_key(key, "summary")
-        plain = to_plain(value, key)
+        plain = checked_json(to_plain(value, key), key)
         rows.append(
             {
                 "run_id": run_id,
                 "key": key,
-                "value": _summary_number(plain),
+                "value": checked_summary_number(plain, key),
                 "value_json": dumps(plain),
             }
         )
     return rows
-
-
-def _summary_number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    number = float(value)
-    return None if math.isnan(number) else number
-
-
-def validate_tags(tags: Sequence[str]) -> list[str]:
-    if isinstance(tags, str):
-        raise InvalidArgumentError(
-            f"tags must be a list of strings, got the string {tags!r}; write [{tags!r}]",
-            field="tags",
-        )
-    return sorted({validate_key(t, "tag") for t in tags})
 
 
 def safe_url(url: str) -> str:

@@ -12,7 +12,7 @@ import pytest
 
 import ragtrack
 from ragtrack.entities import RunStatus
-from ragtrack.exceptions import AuthenticationError
+from ragtrack.exceptions import AuthenticationError, InvalidArgumentError
 from ragtrack.storage import open_store
 
 if TYPE_CHECKING:
@@ -62,3 +62,32 @@ def test_token_from_the_environment(
     monkeypatch.setenv("RAGTRACK_TOKEN", "s3cret")
     # The shared store of a location is per token: the new token is used at once.
     assert ragtrack.Api(uri=token_server_url).projects() == []
+
+
+def test_nul_over_a_postgresql_server(
+    postgres_server: LiveServer, tmp_cwd: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """PostgreSQL cannot store NUL: a config holding one is refused at init with
+    the key named, and a NUL the job prints is stored replaced, with every point
+    after it arriving (it used to stall the run behind a retried 500)."""
+    postgres_server.empty()
+    with pytest.raises(InvalidArgumentError) as info:
+        ragtrack.init(
+            uri=postgres_server.url, project="p", config={"model": {"name": "a\x00b"}},
+            capture=False,
+        )  # fmt: skip
+    assert info.value.field == "config.model.name"
+    assert postgres_server.backend.count_runs() == 0
+    capture = {"console": True, "git": False, "environment": False, "packages": False,
+               "hardware": False, "system_metrics": False}  # fmt: skip
+    run = ragtrack.init(uri=postgres_server.url, project="p", capture=capture)
+    for step in range(2_000):
+        if step == 10:
+            print("bad byte: \x00")
+        run.log({"loss": 1.0 / (step + 1)}, step=step)
+    run.finish()
+    capsys.readouterr()
+    stored = postgres_server.backend
+    assert len(stored.get_history(run.id, "loss")) == 2_000
+    assert "bad byte: \ufffd\n" in stored.read_logs(run.id)
+    assert stored.get_run(run.id).status is RunStatus.COMPLETED

@@ -97,8 +97,6 @@ def test_json_arrays_accept_non_finite_names_for_clients_without_nan_tokens():
         ({"steps": [True], "values": [1.0], "timestamps": [1.0]}, "s.steps", "integers"),
         ({"steps": [2**70], "values": [1.0], "timestamps": [1.0]}, "s.steps", "too large"),
         ({"steps": [0], "values": ["x"], "timestamps": [1.0]}, "s.values", "must be a number"),
-        ({"steps": [0], "values": [1.0], "timestamps": ["NaN"]}, "s.timestamps", "finite"),
-        ({"steps": [0], "values": [1.0], "timestamps": [math.nan]}, "s.timestamps", "finite"),
         ({"steps": [0, 1], "values": [1.0], "timestamps": [1.0]}, "s", "equally long"),
         ({"encoding": "zip", "steps": [], "values": [], "timestamps": []}, "s.encoding", "one of"),
         (
