@@ -1,0 +1,235 @@
+"""The slow parts of a run's metadata, gathered off the caller's thread.
+
+Reading git state takes five subprocesses, listing installed packages a scan of
+every distribution's metadata, describing the hardware psutil and NVML: 30-100 ms
+together, which ``ragtrack.init`` must not spend before it returns. Each part
+is gathered once per process (git once per work tree, again after a commit,
+checkout or ``git add`` changes HEAD, the branch or the index) and reused by
+later runs, so a sweep of 1,000 runs pays once. A run whose parts are not
+known yet gets them from a background thread, stored with ``set_metadata`` as
+soon as they are; ``Run.finish`` (also when called at interpreter exit) waits
+for that, so the metadata is stored with the run however quickly it ends.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from ragtrack.sdk.capture.settings import CaptureSettings
+from ragtrack.storage import Store
+
+logger = logging.getLogger("ragtrack")
+
+#: How long ``finish`` waits for metadata still being gathered (git alone may
+#: take up to 5 s per command before it gives up).
+WAIT_AT_FINISH_S = 30.0
+
+_lock = threading.Lock()
+_known: dict[tuple[Any, ...], Any] = {}
+
+
+def quick_metadata(settings: CaptureSettings, cwd: str) -> tuple[dict[str, Any], list[str]]:
+    """What can be stored with the run at once, and the parts left for later.
+
+    The environment without packages costs microseconds and is always
+    immediate; git, packages and hardware are immediate when this process
+    already knows them.
+    """
+    from ragtrack.sdk.capture.environment import environment_info
+
+    metadata: dict[str, Any] = {}
+    later: list[str] = []
+    if settings.environment:
+        # Constant for the process (bar the working directory), and reading the user
+        # name and host name costs ~0.1 ms a run; a fork or new argv reads it again.
+        key = ("environment", os.getpid(), tuple(sys.argv))
+        if key not in _known:
+            _known[key] = _part("environment", lambda: environment_info(include_packages=False))
+        metadata["environment"] = dict(_known[key])
+        if "cwd" in metadata["environment"]:
+            metadata["environment"]["cwd"] = _cwd()
+        if settings.packages:
+            packages = _known.get(("packages",))
+            if packages is None:
+                later.append("environment")
+            else:
+                metadata["environment"]["packages"] = dict(packages)
+    if settings.hardware:
+        if ("hardware",) in _known:
+            metadata["hardware"] = _known[("hardware",)]
+        else:
+            later.append("hardware")
+    if settings.git:
+        known = _known_git(cwd, settings.git_diff_limit_bytes)
+        if known is _UNKNOWN:
+            later.append("git")
+        else:
+            metadata["git"] = known
+    return metadata, later
+
+
+class DeferredMetadata:
+    """Gathers ``parts`` of a run's metadata on a thread and stores them.
+
+    Never raises into the run: a part that fails is stored as ``{"error": ...}``
+    (as :func:`~ragtrack.sdk.capture.collect_metadata` does) and a store that
+    refuses (the run was deleted meanwhile) is logged.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        run_id: str,
+        settings: CaptureSettings,
+        cwd: str,
+        parts: list[str],
+        environment: dict[str, Any] | None,
+    ) -> None:
+        self._store = store
+        self._run_id = run_id
+        self._settings = settings
+        self._cwd = cwd
+        self._parts = parts
+        self._environment = environment
+        self._thread = threading.Thread(
+            target=self._run, name=f"ragtrack-metadata-{run_id[:8]}", daemon=True
+        )
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def wait(self, timeout: float = WAIT_AT_FINISH_S) -> None:
+        """Until the parts are stored (or ``timeout`` seconds passed: then say so)."""
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            logger.warning(
+                "ragtrack: run %s: system metadata (%s) still not gathered after %g s; "
+                "the run ends without it",
+                self._run_id,
+                ", ".join(self._parts),
+                timeout,
+            )
+
+    def _run(self) -> None:
+        metadata: dict[str, Any] = {}
+        for name in self._parts:
+            metadata[name] = _part(name, self._gatherer(name))
+        try:
+            self._store.set_metadata(self._run_id, metadata)
+        except Exception as e:  # e.g. the run was deleted; the job must go on
+            logger.warning("ragtrack: run %s: system metadata not stored: %s", self._run_id, e)
+
+    def _gatherer(self, name: str) -> Callable[[], Any]:
+        if name == "environment":
+            return lambda: {**(self._environment or {}), "packages": _packages()}
+        if name == "hardware":
+            return _hardware
+        return lambda: _git(self._cwd, self._settings.git_diff_limit_bytes)
+
+
+def _cwd() -> str | None:
+    try:
+        return os.getcwd()
+    except OSError:  # the directory was deleted under us
+        return None
+
+
+def _part(name: str, gather: Callable[[], Any]) -> Any:
+    try:
+        return gather()
+    except Exception as e:
+        logger.warning("could not record %s metadata: %s", name, e, exc_info=True)
+        return {"error": f"{type(e).__name__}: {e}"}
+
+
+def _packages() -> dict[str, str]:
+    from ragtrack.sdk.capture.environment import installed_packages
+
+    with _lock:
+        packages = installed_packages()
+        _known[("packages",)] = packages
+        return dict(packages)
+
+
+def _hardware() -> Any:
+    from ragtrack.sdk.capture.hardware import hardware_info
+
+    with _lock:  # two runs starting together gather once
+        if ("hardware",) not in _known:
+            _known[("hardware",)] = hardware_info()
+        return _known[("hardware",)]
+
+
+# -- git: once per work tree, again when HEAD, the branch or the index moves ------------
+
+_UNKNOWN = object()
+
+
+def _known_git(cwd: str, diff_limit: int) -> Any:
+    found = _known.get(("git", cwd, diff_limit))
+    if found is None:
+        return _UNKNOWN
+    info, fingerprint = found
+    return info if _fingerprint(info) == fingerprint else _UNKNOWN
+
+
+def _git(cwd: str, diff_limit: int) -> Any:
+    from ragtrack.sdk.capture.git import git_info
+
+    with _lock:
+        known = _known_git(cwd, diff_limit)
+        if known is not _UNKNOWN:
+            return known
+        info = git_info(cwd, diff_limit_bytes=diff_limit)
+        # Outside a repository (None) there is nothing to watch: the answer stands.
+        _known[("git", cwd, diff_limit)] = (info, _fingerprint(info))
+        return info
+
+
+def _fingerprint(info: Any) -> tuple[tuple[str, int, int], ...] | None:
+    """Sizes and times of the files a commit, checkout or ``git add`` rewrites."""
+    if not isinstance(info, dict) or not info.get("root"):
+        return None
+    git_dir = _git_dir(info["root"])
+    if git_dir is None:
+        return None
+    # A linked worktree keeps HEAD and index in its own directory, branches in the
+    # repository's ("commondir").
+    common = git_dir
+    try:
+        with open(os.path.join(git_dir, "commondir"), encoding="utf-8") as f:
+            common = os.path.join(git_dir, f.read().strip())
+    except OSError:
+        pass
+    files = [os.path.join(git_dir, "HEAD"), os.path.join(git_dir, "index")]
+    if info.get("branch"):
+        files.append(os.path.join(common, "refs", "heads", info["branch"]))
+        files.append(os.path.join(common, "packed-refs"))
+    stamps = []
+    for path in files:
+        try:
+            st = os.stat(path)
+        except OSError:
+            stamps.append((path, -1, -1))
+            continue
+        stamps.append((path, st.st_mtime_ns, st.st_size))
+    return tuple(stamps)
+
+
+def _git_dir(root: str) -> str | None:
+    dot_git = os.path.join(root, ".git")
+    if os.path.isdir(dot_git):
+        return dot_git
+    try:  # a linked worktree or submodule: ".git" is a file naming the real directory
+        with open(dot_git, encoding="utf-8") as f:
+            line = f.readline().strip()
+    except OSError:
+        return None
+    if not line.startswith("gitdir:"):
+        return None
+    return os.path.join(root, line.removeprefix("gitdir:").strip())
