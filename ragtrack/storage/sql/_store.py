@@ -255,6 +255,7 @@ class SqlStore(SqlCatalog, Store):
                     self._require_run(conn, run_id)
                 self._set_summary_rows(conn, explicit)
             self._apply_run_updates(conn, run_id, values)
+            _metric_io.compact_metrics(conn, run_id)
 
     def heartbeat(self, run_id: str, at: float | None = None) -> None:
         with self._write() as conn:
