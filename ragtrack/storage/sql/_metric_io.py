@@ -11,22 +11,29 @@ import functools
 import math
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import sqlalchemy as sa
 
-from ragtrack.entities import MetricSeries
 from ragtrack.exceptions import InvalidArgumentError
 from ragtrack.storage._keys import validate_key
-from ragtrack.storage.sql import _chunks
 from ragtrack.storage.sql._driver import DriverStatement
 from ragtrack.storage.sql._schema import metric_batches, metric_chunks, summaries
 from ragtrack.storage.sql._upsert import insert_ignoring_conflicts_for, upsert
 
+# numpy, MetricSeries and the chunk codec are imported where points are handled:
+# opening a store to search or list runs need none of them, and numpy alone
+# costs ~60-90 ms of a fresh process (docs/benchmarks.md, workload 10).
+if TYPE_CHECKING:
+    from ragtrack.entities.metric import MetricSeries
+
 
 def validate_batch(batch: Mapping[str, MetricSeries]) -> None:
     """Reject bad keys and non-finite timestamps before anything is written."""
+    import numpy as np
+
+    from ragtrack.entities.metric import MetricSeries
+
     for key, series in batch.items():
         validate_key(key)
         if not isinstance(series, MetricSeries):
@@ -113,6 +120,9 @@ def write_metrics(conn: sa.Connection, run_id: str, batch: Mapping[str, MetricSe
     keys = [k for k, s in batch.items() if len(s)]
     if not keys:
         return
+    from ragtrack.entities.metric import MetricSeries
+    from ragtrack.storage.sql import _chunks
+
     params: dict[str, Any] = {f"k{i}": key for i, key in enumerate(keys)}
     params["rid"] = run_id
     cursor = _series_state(len(keys)).execute(conn, params)
@@ -186,6 +196,8 @@ def compact_metrics(conn: sa.Connection, run_id: str) -> None:
     microseconds) are unchanged; only the rows holding them are fewer. A short
     run's series fit one chunk and cost one indexed lookup here.
     """
+    from ragtrack.storage.sql import _chunks
+
     cursor = _SPLIT_SERIES.execute(conn, {"rid": run_id})
     split = cursor.fetchall()
     cursor.close()
@@ -211,12 +223,14 @@ def compact_metrics(conn: sa.Connection, run_id: str) -> None:
 def _chunk_row(
     run_id: str, key: str, seq: int, n_points: int, blobs: tuple[bytes, bytes, bytes]
 ) -> dict[str, Any]:
+    from ragtrack.storage.sql._chunks import ENCODING_V1
+
     return {
         "run_id": run_id,
         "key": key,
         "seq": seq,
         "n_points": n_points,
-        "encoding": _chunks.ENCODING_V1,
+        "encoding": ENCODING_V1,
         "steps_blob": blobs[0],
         "values_blob": blobs[1],
         "times_blob": blobs[2],
@@ -231,6 +245,8 @@ def _nan_to_none(x: float) -> float | None:
 def _fold_summary(
     run_id: str, key: str, series: MetricSeries, old: Mapping[str, Any] | None
 ) -> dict[str, Any]:
+    import numpy as np
+
     values = series.values
     finite = values[~np.isnan(values)]
     lo = float(finite.min()) if len(finite) else math.nan
@@ -260,6 +276,11 @@ def _fold_summary(
 
 def read_history(conn: sa.Connection, run_id: str, key: str) -> MetricSeries:
     """The whole series, sorted by step (stable, so equal steps keep arrival order)."""
+    import numpy as np
+
+    from ragtrack.entities.metric import MetricSeries
+    from ragtrack.storage.sql import _chunks
+
     c = metric_chunks.c
     rows = conn.execute(
         sa.select(c.n_points, c.steps_blob, c.values_blob, c.times_blob)

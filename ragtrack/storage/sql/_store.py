@@ -7,11 +7,11 @@ import json
 import re
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from ragtrack.entities import MetricSeries, RunGroup, RunKeys, RunRecord, RunStatus
+from ragtrack.entities import RunGroup, RunKeys, RunRecord, RunStatus
 from ragtrack.exceptions import (
     AlreadyExistsError,
     AmbiguousIdError,
@@ -35,6 +35,9 @@ from ragtrack.storage.sql._schema import params, projects, run_logs, run_tags, r
 from ragtrack.storage.sql._search_plan import search_query
 from ragtrack.storage.sql._upsert import claim_project, upsert
 from ragtrack.storage.sql._write_values import dumps, run_updates, summary_rows, validate_tags
+
+if TYPE_CHECKING:
+    from ragtrack.entities.metric import MetricSeries
 
 _RUN_ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
 
