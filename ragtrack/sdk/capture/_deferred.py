@@ -13,6 +13,7 @@ for that, so the metadata is stored with the run however quickly it ends.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import sys
@@ -195,9 +196,22 @@ def _fingerprint(info: Any) -> tuple[tuple[str, int, int], ...] | None:
     """Sizes and times of the files a commit, checkout or ``git add`` rewrites."""
     if not isinstance(info, dict) or not info.get("root"):
         return None
-    git_dir = _git_dir(info["root"])
+    stamps = []
+    for path in _watched_files(info["root"], info.get("branch")):
+        try:
+            st = os.stat(path)
+        except OSError:
+            stamps.append((path, -1, -1))
+            continue
+        stamps.append((path, st.st_mtime_ns, st.st_size))
+    return tuple(stamps)
+
+
+@functools.cache
+def _watched_files(root: str, branch: str | None) -> tuple[str, ...]:
+    git_dir = _git_dir(root)
     if git_dir is None:
-        return None
+        return ()
     # A linked worktree keeps HEAD and index in its own directory, branches in the
     # repository's ("commondir").
     common = git_dir
@@ -207,18 +221,10 @@ def _fingerprint(info: Any) -> tuple[tuple[str, int, int], ...] | None:
     except OSError:
         pass
     files = [os.path.join(git_dir, "HEAD"), os.path.join(git_dir, "index")]
-    if info.get("branch"):
-        files.append(os.path.join(common, "refs", "heads", info["branch"]))
+    if branch:
+        files.append(os.path.join(common, "refs", "heads", branch))
         files.append(os.path.join(common, "packed-refs"))
-    stamps = []
-    for path in files:
-        try:
-            st = os.stat(path)
-        except OSError:
-            stamps.append((path, -1, -1))
-            continue
-        stamps.append((path, st.st_mtime_ns, st.st_size))
-    return tuple(stamps)
+    return tuple(files)
 
 
 def _git_dir(root: str) -> str | None:

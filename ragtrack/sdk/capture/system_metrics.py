@@ -49,8 +49,8 @@ class SystemMonitor:
         self.interval = interval
         # Fixed now: the run's working directory is where its outputs usually go.
         self._disk_path = disk_path if disk_path is not None else os.getcwd()
-        self._process = psutil.Process()
         self._cpu_count = _cpu_count()
+        self._cpu_mark = _process_cpu_mark()
         # Held while sampling and emitting, so that after stop() returns nothing is
         # emitted; reentrant because emit may call stop().
         self._lock = threading.RLock()
@@ -67,10 +67,7 @@ class SystemMonitor:
             if self._active:
                 return
             self._active = True
-            try:
-                self._process.cpu_percent(interval=None)  # a baseline for the first sample
-            except Exception:
-                logger.debug("could not prime the process CPU counter", exc_info=True)
+            self._cpu_mark = _process_cpu_mark()  # the first sample covers one interval
         _sampler.add(self)
 
     def stop(self) -> None:
@@ -110,14 +107,14 @@ class SystemMonitor:
             >>> 0 <= SystemMonitor(print).sample()["system/memory_percent"] <= 100
             True
         """
-        with self._process.oneshot():
-            process_cpu = self._process.cpu_percent(interval=None)
-            rss = self._process.memory_info().rss
+        (used, at), (used_before, at_before) = _process_cpu_mark(), self._cpu_mark
+        self._cpu_mark = (used, at)
+        process_cpu = 100.0 * (used - used_before) / (at - at_before) if at > at_before else 0.0
         values: dict[str, float] = {
             "system/cpu_percent": float(psutil.cpu_percent(interval=None)),
-            "system/process_cpu_percent": min(100.0, float(process_cpu) / self._cpu_count),
+            "system/process_cpu_percent": min(100.0, process_cpu / self._cpu_count),
             "system/memory_percent": float(psutil.virtual_memory().percent),
-            "system/process_rss_mb": rss / 2**20,
+            "system/process_rss_mb": _this_process().memory_info().rss / 2**20,
         }
         # The directory may have been removed or unmounted; the other values still count.
         with contextlib.suppress(OSError):
@@ -132,6 +129,24 @@ class SystemMonitor:
                 if value is not None:
                     values[prefix + name] = value
         return values
+
+
+def _process_cpu_mark() -> tuple[float, float]:
+    """CPU seconds this process used so far, and when: a system call, no file to
+    parse (psutil.Process() and its first cpu_percent read /proc three times,
+    which was a tenth of a short run's start)."""
+    times = os.times()
+    return times.user + times.system, time.monotonic()
+
+
+def _this_process() -> psutil.Process:
+    global _process
+    if _process is None or _process.pid != os.getpid():
+        _process = psutil.Process()
+    return _process
+
+
+_process: psutil.Process | None = None
 
 
 @functools.cache
