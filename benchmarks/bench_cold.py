@@ -12,7 +12,6 @@ runs (4 params, 3 metrics each) written by the SDK.
 from __future__ import annotations
 
 import json
-import os
 import statistics
 import subprocess
 import sys
