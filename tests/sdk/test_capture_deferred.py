@@ -53,7 +53,7 @@ def test_init_returns_while_git_is_still_running(
     real = git_module.git_info
 
     def slow_git(path: Any = None, diff_limit_bytes: int = 0) -> Any:
-        release.wait(30)  # a huge repository, a slow network file system
+        release.wait(120)  # a huge repository, a slow network file system
         return real(path, diff_limit_bytes=diff_limit_bytes)
 
     monkeypatch.setattr(git_module, "git_info", slow_git)
@@ -66,7 +66,7 @@ def test_init_returns_while_git_is_still_running(
     )
 
     starter.start()
-    starter.join(10)
+    starter.join(60)
     returned_while_git_ran = not starter.is_alive()
     release.set()
     starter.join()
@@ -113,7 +113,7 @@ def test_metadata_is_stored_when_the_script_ends_right_after_init(
         capture_output=True,
         text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
-        timeout=60,
+        timeout=120,
         check=True,
     )
     run_id = done.stdout.split()[-1]

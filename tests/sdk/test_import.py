@@ -21,7 +21,7 @@ def python(code: str) -> str:
         capture_output=True,
         text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
-        timeout=60,
+        timeout=120,
         check=True,
     )
     return done.stdout
