@@ -138,11 +138,7 @@ class Run:
             metadata=metadata,
         )
         self.id = record.id
-        self._metadata = (
-            DeferredMetadata(store, self.id, capture, cwd, later, metadata.get("environment"))
-            if later
-            else None
-        )
+        self._metadata = DeferredMetadata(store, self.id, capture, cwd, later) if later else None
         self.name = record.name
         self.project = record.project
         self.experiment = record.experiment

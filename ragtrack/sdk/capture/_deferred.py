@@ -1,7 +1,8 @@
 """The slow parts of a run's metadata, gathered off the caller's thread.
 
 Reading git state takes five subprocesses, listing installed packages a scan of
-every distribution's metadata, describing the hardware psutil and NVML: 30-100 ms
+every distribution's metadata, describing the hardware psutil and NVML, and even
+the environment's OS name a ``uname`` subprocess the first time: 30-100 ms
 together, which ``ragtrack.init`` must not spend before it returns. Each part
 is gathered once per process (git once per work tree, again after a commit,
 checkout or ``git add`` changes HEAD, the branch or the index) and reused by
@@ -37,29 +38,19 @@ _known: dict[tuple[Any, ...], Any] = {}
 def quick_metadata(settings: CaptureSettings, cwd: str) -> tuple[dict[str, Any], list[str]]:
     """What can be stored with the run at once, and the parts left for later.
 
-    The environment without packages costs microseconds and is always
-    immediate; git, packages and hardware are immediate when this process
-    already knows them.
+    Every part is immediate when this process already knows it: a sweep's
+    runs after the first are stored whole by ``create_run``.
     """
-    from ragtrack.sdk.capture.environment import environment_info
-
     metadata: dict[str, Any] = {}
     later: list[str] = []
     if settings.environment:
-        # Constant for the process (bar the working directory), and reading the user
-        # name and host name costs ~0.1 ms a run; a fork or new argv reads it again.
-        key = ("environment", os.getpid(), tuple(sys.argv))
-        if key not in _known:
-            _known[key] = _part("environment", lambda: environment_info(include_packages=False))
-        metadata["environment"] = dict(_known[key])
-        if "cwd" in metadata["environment"]:
-            metadata["environment"]["cwd"] = _cwd()
-        if settings.packages:
-            packages = _known.get(("packages",))
-            if packages is None:
-                later.append("environment")
-            else:
-                metadata["environment"]["packages"] = dict(packages)
+        base = _known.get(_environment_key())
+        packages = _known.get(("packages",)) if settings.packages else {}
+        if base is None or packages is None:
+            later.append("environment")
+        else:
+            listed = packages if settings.packages else None
+            metadata["environment"] = _environment_of(base, cwd, listed)
     if settings.hardware:
         if ("hardware",) in _known:
             metadata["hardware"] = _known[("hardware",)]
@@ -89,14 +80,12 @@ class DeferredMetadata:
         settings: CaptureSettings,
         cwd: str,
         parts: list[str],
-        environment: dict[str, Any] | None,
     ) -> None:
         self._store = store
         self._run_id = run_id
         self._settings = settings
         self._cwd = cwd
         self._parts = parts
-        self._environment = environment
         self._thread = threading.Thread(
             target=self._run, name=f"ragtrack-metadata-{run_id[:8]}", daemon=True
         )
@@ -127,17 +116,40 @@ class DeferredMetadata:
 
     def _gatherer(self, name: str) -> Callable[[], Any]:
         if name == "environment":
-            return lambda: {**(self._environment or {}), "packages": _packages()}
+            include = self._settings.packages
+            return lambda: _environment_of(
+                _environment_base(), self._cwd, _packages() if include else None
+            )
         if name == "hardware":
             return _hardware
         return lambda: _git(self._cwd, self._settings.git_diff_limit_bytes)
 
 
-def _cwd() -> str | None:
-    try:
-        return os.getcwd()
-    except OSError:  # the directory was deleted under us
-        return None
+def _environment_key() -> tuple[Any, ...]:
+    # Constant for a process (bar its working directory, taken per run), though
+    # platform.platform() runs `uname -p` the first time; a fork or a new argv
+    # reads it again.
+    return ("environment", os.getpid(), tuple(sys.argv))
+
+
+def _environment_base() -> dict[str, Any]:
+    from ragtrack.sdk.capture.environment import environment_info
+
+    key = _environment_key()
+    with _lock:
+        if key not in _known:
+            _known[key] = environment_info(include_packages=False)
+        base: dict[str, Any] = _known[key]
+        return base
+
+
+def _environment_of(
+    base: dict[str, Any], cwd: str, packages: dict[str, str] | None
+) -> dict[str, Any]:
+    environment = {**base, "cwd": cwd}
+    if packages is not None:
+        environment["packages"] = dict(packages)
+    return environment
 
 
 def _part(name: str, gather: Callable[[], Any]) -> Any:
