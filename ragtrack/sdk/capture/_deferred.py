@@ -99,7 +99,8 @@ class DeferredMetadata:
         if self._thread.is_alive():
             logger.warning(
                 "ragtrack: run %s: system metadata (%s) still not gathered after %g s; "
-                "the run ends without it",
+                "finishing without waiting for it (it is stored if it arrives while the "
+                "process lives)",
                 self._run_id,
                 ", ".join(self._parts),
                 timeout,
