@@ -4,14 +4,17 @@ existing store and answering a first search, and ``ragtrack runs list``.
 Every figure is the median wall time of several fresh interpreters, from
 starting the process until it exits, minus the same for a bare ``python -c
 pass`` measured in the same loop (the interpreter's own start-up, which no
-library can shorten). The open-and-search figure is timed inside the child,
-from after ``import ragtrack`` until the result is there. The store holds 100
+library can shorten); each also gives the CPU time the process used, over the
+baseline's, which other processes' load does not stretch. The open-and-search
+figure is timed inside the child, from after ``import ragtrack`` until the
+result is there. The store holds 100
 runs (4 params, 3 metrics each) written by the SDK.
 """
 
 from __future__ import annotations
 
 import json
+import resource
 import statistics
 import subprocess
 import sys
@@ -45,11 +48,16 @@ def populate(path: str, n_runs: int) -> None:
             run.log({"loss": 1.0 / (i + 1), "recall@10": (i % 10) / 10, "mrr": 0.4})
 
 
-def wall(command: list[str]) -> tuple[float, str]:
-    """Seconds from starting ``command`` until it exited, and what it printed."""
+def wall(command: list[str]) -> tuple[float, float, str]:
+    """Seconds from starting ``command`` until it exited, the CPU seconds it used
+    (which other processes' load does not stretch), and what it printed."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, check=True)
-    return time.perf_counter() - start, done.stdout
+    seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return seconds, cpu, done.stdout
 
 
 def import_time_us(module: str) -> int:
@@ -82,12 +90,14 @@ def run(quick: bool) -> list[Figure]:
         }
         progress(f"{repeats} rounds of {len(commands)} fresh processes")
         times: dict[str, list[float]] = {name: [] for name in commands}
+        cpu: dict[str, list[float]] = {name: [] for name in commands}
         searches: list[float] = []
         loaded: list[str] = []
         for _ in range(repeats):
             for name, command in commands.items():
-                seconds, out = wall(command)
+                seconds, used, out = wall(command)
                 times[name].append(seconds)
+                cpu[name].append(used)
                 if name == "search":
                     took, matched, loaded = json.loads(out.splitlines()[-1])
                     if not matched:
@@ -96,6 +106,13 @@ def run(quick: bool) -> list[Figure]:
         importtime = statistics.median(import_time_us("ragtrack") for _ in range(3))
     median = {name: statistics.median(values) for name, values in times.items()}
     base = median["pass"]
+    cpu_over = {
+        name: statistics.median(v) - statistics.median(cpu["pass"]) for name, v in cpu.items()
+    }
+
+    def cpu_text(name: str) -> str:
+        return f"CPU {format_value(ms(cpu_over[name]), 'ms')} over the baseline's"
+
     stat = f"median of {repeats} processes, minus `python -c pass`"
     return [
         Figure(
@@ -103,6 +120,7 @@ def run(quick: bool) -> list[Figure]:
             ms(base),
             "ms",
             stat=f"median of {repeats} processes",
+            detail=f"CPU {format_value(ms(statistics.median(cpu['pass'])), 'ms')}",
         ),
         Figure(
             "import ragtrack",
@@ -110,7 +128,7 @@ def run(quick: bool) -> list[Figure]:
             "ms",
             target=60.0,
             stat=stat,
-            detail=f"wall {format_value(ms(median['import']), 'ms')}; "
+            detail=f"wall {format_value(ms(median['import']), 'ms')}; {cpu_text('import')}; "
             f"-X importtime: {format_value(importtime / 1e3, 'ms')} (median of 3)",
         ),
         Figure(
@@ -120,7 +138,8 @@ def run(quick: bool) -> list[Figure]:
             target=25.0,
             stat=f"median of {repeats} processes",
             detail=f"best {format_value(ms(min(searches)), 'ms')}; whole process "
-            f"{format_value(ms(median['search'] - base), 'ms')} over the baseline; "
+            f"{format_value(ms(median['search'] - base), 'ms')} over the baseline "
+            f"({cpu_text('search')}); "
             f"loaded: {', '.join(loaded) or 'none'}",
         ),
         Figure(
@@ -129,12 +148,14 @@ def run(quick: bool) -> list[Figure]:
             "s",
             target=0.25,
             stat=f"median of {repeats} processes",
-            detail=f"{format_value(ms(median['cli'] - base), 'ms')} over the baseline",
+            detail=f"{format_value(ms(median['cli'] - base), 'ms')} over the baseline; "
+            f"{cpu_text('cli')}",
         ),
         Figure(
             "from ragtrack import init, Api (the SDK loaded; informational)",
             ms(median["sdk"] - base),
             "ms",
             stat=stat,
+            detail=cpu_text("sdk"),
         ),
     ]
