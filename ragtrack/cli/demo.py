@@ -13,7 +13,6 @@ import click
 
 from ragtrack.cli._format import format_number
 from ragtrack.cli._state import CliState, pass_state
-from ragtrack.demo import log_demo_runs
 from ragtrack.sdk.api import ApiRun
 
 #: The metric the demo ranks runs by; its commands sort and filter on it too.
@@ -43,6 +42,8 @@ def demo(state: CliState, n_runs: int, project: str, seed: int) -> None:
 
     Takes a few seconds. Running it again replaces the runs it logged before.
     """
+    from ragtrack.demo import log_demo_runs  # numpy: only for this command
+
     ids = log_demo_runs(state.dir, project=project, n_runs=n_runs, seed=seed)
     api = state.api()
     runs = [api.run(run_id) for run_id in ids]

@@ -9,6 +9,7 @@ traceback is printed only with ``--debug``.
 from __future__ import annotations
 
 import errno
+import importlib
 import traceback
 from typing import Any
 
@@ -17,20 +18,37 @@ import click
 from ragtrack._version import __version__
 from ragtrack.cli._errors import translate
 from ragtrack.cli._state import CliState
-from ragtrack.cli.db import db_group
-from ragtrack.cli.demo import demo
-from ragtrack.cli.projects import experiments_group, projects_group
-from ragtrack.cli.runs import runs_group
-from ragtrack.cli.server import server
-from ragtrack.cli.sync import sync
-from ragtrack.cli.ui import ui
 
 # Exceptions click itself turns into messages and exit codes.
 _CLICK_HANDLED = (click.ClickException, click.exceptions.Exit, click.Abort)
 
+#: Each subcommand and where it lives, imported when it is run or listed (as
+#: click's docs suggest for lazy subcommands): `ragtrack runs list` need not
+#: import the spool, the transfer, the demo and numpy (docs/benchmarks.md, 10).
+COMMANDS = {
+    "db": ("ragtrack.cli.db", "db_group"),
+    "demo": ("ragtrack.cli.demo", "demo"),
+    "experiments": ("ragtrack.cli.projects", "experiments_group"),
+    "projects": ("ragtrack.cli.projects", "projects_group"),
+    "runs": ("ragtrack.cli.runs", "runs_group"),
+    "server": ("ragtrack.cli.server", "server"),
+    "sync": ("ragtrack.cli.sync", "sync"),
+    "ui": ("ragtrack.cli.ui", "ui"),
+}
+
 
 class RagtrackGroup(click.Group):
-    """A click group that translates errors raised by its subcommands."""
+    """A click group that loads its subcommands on first use and translates
+    errors raised by them."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in COMMANDS and cmd_name not in self.commands:
+            module, attribute = COMMANDS[cmd_name]
+            self.add_command(getattr(importlib.import_module(module), attribute), cmd_name)
+        return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -72,16 +90,6 @@ def cli(ctx: click.Context, store_dir: str | None, debug: bool) -> None:
     state = CliState(dir=store_dir, debug=debug)
     ctx.obj = state
     ctx.call_on_close(state.close)
-
-
-cli.add_command(runs_group)
-cli.add_command(projects_group)
-cli.add_command(experiments_group)
-cli.add_command(db_group)
-cli.add_command(demo)
-cli.add_command(server)
-cli.add_command(sync)
-cli.add_command(ui)
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""Metric points, series and summaries: plain data, no I/O."""
+"""Metric points and series: plain data, no I/O."""
 
 from __future__ import annotations
 
@@ -7,24 +7,12 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from ragtrack.entities.summary import MetricSummary
+
+__all__ = ["Float64Array", "Int64Array", "MetricSeries", "MetricSummary"]
+
 Int64Array = npt.NDArray[np.int64]
 Float64Array = npt.NDArray[np.float64]
-
-
-@dataclass(frozen=True)
-class MetricSummary:
-    """What is kept up to date on every write of a (run, key) series.
-
-    ``min`` and ``max`` ignore NaN; they are NaN only when every value was NaN.
-    """
-
-    key: str
-    count: int
-    last: float
-    last_step: int
-    last_time: float
-    min: float
-    max: float
 
 
 @dataclass(frozen=True, eq=False)

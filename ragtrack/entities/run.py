@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ragtrack.entities.metric import MetricSummary
+from ragtrack.entities.summary import MetricSummary
 
 
 class RunStatus(str, enum.Enum):

@@ -9,10 +9,11 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ragtrack.entities import Experiment, MetricSeries, Project, RunRecord, RunStatus
+from ragtrack.entities import Experiment, Project, RunRecord, RunStatus
 from ragtrack.storage import Store, open_store
 
 if TYPE_CHECKING:
+    from ragtrack.entities.metric import MetricSeries
     from ragtrack.storage.artifacts import ArtifactInfo
 
 

@@ -15,7 +15,8 @@ from ragtrack.exceptions import RunFinishedError
 from ragtrack.sdk import _lifecycle
 from ragtrack.sdk._values import checked_metrics, step_value
 from ragtrack.sdk._writer import BackgroundWriter
-from ragtrack.sdk.capture import CaptureSettings, ConsoleCapture, SystemMonitor, collect_metadata
+from ragtrack.sdk.capture import CaptureSettings, ConsoleCapture, SystemMonitor
+from ragtrack.sdk.capture._deferred import DeferredMetadata, quick_metadata
 from ragtrack.storage import Store, open_store
 
 if TYPE_CHECKING:
@@ -125,6 +126,8 @@ class Run:
         self.dir = dir
         self._sync_timeout = _sync_timeout()
         capture = capture or CaptureSettings.resolve(None)
+        cwd = os.getcwd()
+        metadata, later = quick_metadata(capture, cwd)
         record = store.create_run(
             project=project,
             experiment=experiment,
@@ -132,9 +135,10 @@ class Run:
             config=config,
             tags=tags,
             notes=notes,
-            metadata=collect_metadata(capture, cwd=os.getcwd()),
+            metadata=metadata,
         )
         self.id = record.id
+        self._metadata = DeferredMetadata(store, self.id, capture, cwd, later) if later else None
         self.name = record.name
         self.project = record.project
         self.experiment = record.experiment
@@ -165,6 +169,8 @@ class Run:
         self._writer.start()
         if self._monitor:
             self._monitor.start()
+        if self._metadata:
+            self._metadata.start()
         _lifecycle.register(self)
 
     def __repr__(self) -> str:
@@ -251,6 +257,8 @@ class Run:
             self._monitor.stop()
         if self._console:
             self._console.stop()
+        if self._metadata:
+            self._metadata.wait()
         try:
             self._writer.close(RunStatus(status), error)
         finally:

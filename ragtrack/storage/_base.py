@@ -23,12 +23,11 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ragtrack.entities import (
     Experiment,
     ExperimentMetric,
-    MetricSeries,
     Project,
     RunGroup,
     RunKeys,
@@ -38,6 +37,9 @@ from ragtrack.entities import (
 from ragtrack.storage import _run_groups
 from ragtrack.storage import filter as run_filter
 from ragtrack.storage._input import checked_tags
+
+if TYPE_CHECKING:
+    from ragtrack.entities.metric import MetricSeries
 
 #: Default seconds without a heartbeat after which a running run counts as crashed.
 DEFAULT_STALE_AFTER = 60.0

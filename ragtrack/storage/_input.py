@@ -25,20 +25,24 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from collections.abc import Mapping, Sequence
-from typing import Any, TypeGuard, overload
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, TypeGuard, overload
 
 from ragtrack.exceptions import InvalidArgumentError
 from ragtrack.storage._keys import validate_key
+
+# numpy only where arrays are checked: reading runs must not import it (a fresh
+# process pays ~60-90 ms for numpy; docs/benchmarks.md, workload 10).
+if TYPE_CHECKING:
+    import numpy as np
 
 #: Earliest accepted time: 1970-01-01T00:00:00Z.
 MIN_TIME = 0.0
 #: Latest accepted time: 9999-12-31T23:59:59Z.
 MAX_TIME = 253402300799.0
 #: The largest magnitude a number may have to be stored as a float64.
-MAX_NUMBER = float(np.finfo(np.float64).max)
+MAX_NUMBER = sys.float_info.max
 
 _RUN_ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -118,6 +122,8 @@ def readable_time(value: float | None) -> float | None:
 def readable_times(stamps: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     """:func:`readable_time` of each time in an array (the array itself when all are)."""
     if len(stamps) and not ((stamps >= MIN_TIME) & (stamps <= MAX_TIME)).all():
+        import numpy as np
+
         clipped: np.ndarray[Any, Any] = np.clip(
             np.nan_to_num(stamps, nan=MIN_TIME), MIN_TIME, MAX_TIME
         )

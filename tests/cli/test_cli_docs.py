@@ -17,7 +17,10 @@ SECTIONS = dict(re.findall(r"^## (.+)\n((?:(?!## ).*\n?)*)", DOC, flags=re.MULTI
 
 
 def commands(group: click.Group, prefix: str = "ragtrack") -> Iterator[tuple[str, click.Command]]:
-    for name, command in group.commands.items():
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        assert command is not None, f"{prefix} lists {name} but cannot load it"
         path = f"{prefix} {name}"
         if isinstance(command, click.Group):
             yield from commands(command, path)

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import subprocess
 from pathlib import Path
 
@@ -9,16 +8,7 @@ import pytest
 
 from ragtrack.sdk.capture.git import MAX_UNTRACKED, git_info, strip_credentials, truncate_utf8
 
-
-@pytest.fixture(autouse=True)
-def isolated_git(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    # No user or system config may leak in (signing, hooks paths, default branch...).
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
-    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
-    for role in ("AUTHOR", "COMMITTER"):
-        monkeypatch.setenv(f"GIT_{role}_NAME", "Test")
-        monkeypatch.setenv(f"GIT_{role}_EMAIL", "test@example.com")
+pytestmark = pytest.mark.usefixtures("isolated_git")
 
 
 def git(cwd: Path, *args: str) -> str:
@@ -30,15 +20,6 @@ def init_repo(path: Path) -> Path:
     path.mkdir(exist_ok=True)
     git(path, "init", "-q", "-b", "main")
     return path
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    root = init_repo(tmp_path / "repo")
-    (root / "train.py").write_text("lr = 0.1\n")
-    git(root, "add", "train.py")
-    git(root, "commit", "-q", "-m", "first")
-    return root
 
 
 def test_clean_repository(repo: Path) -> None:

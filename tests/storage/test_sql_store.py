@@ -8,14 +8,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import sqlalchemy as sa
 
-from ragtrack.entities import ExperimentMetric, MetricSeries
+from ragtrack.entities import ExperimentMetric, MetricSeries, RunStatus
 from ragtrack.exceptions import InvalidArgumentError
 from ragtrack.storage import Store, open_store
 from ragtrack.storage.sql import SqlStore
-from ragtrack.storage.sql._schema import metadata, runs
+from ragtrack.storage.sql._schema import metadata, metric_chunks, runs
 from ragtrack.testing.store_contract import StoreContract, series
 
 
@@ -161,3 +162,42 @@ def test_command_and_clear_command_together_are_refused(sql_store: SqlStore) -> 
         sql_store.update_experiment("p", "e", command="other", clear_command=True)
     assert info.value.field == "command"
     assert sql_store.get_experiment("p", "e").command == "run"
+
+
+def _chunk_sizes(store: SqlStore, run_id: str, key: str) -> list[int]:
+    c = metric_chunks.c
+    query = sa.select(c.n_points).where(c.run_id == run_id, c.key == key).order_by(c.seq)
+    with store._engine.connect() as conn:
+        return list(conn.execute(query).scalars())
+
+
+def test_a_slow_loggers_small_chunks_are_compacted_when_the_run_finishes(
+    sql_store: SqlStore,
+) -> None:
+    # Flushes of 1,100 points each: every one becomes its own chunk (only tails
+    # under 1,024 points are merged into the next batch), as a slow logger leaves them.
+    rng = np.random.default_rng(7)
+    run = sql_store.create_run(project="p")
+    for flush in range(20):
+        steps = np.arange(flush * 1000, flush * 1000 + 1100, dtype=np.int64)  # overlapping steps
+        values = rng.normal(size=1100)
+        values[::97] = np.nan
+        stamps = 1.7e9 + flush * 300 + np.cumsum(rng.uniform(0.1, 0.4, 1100))
+        sql_store.log_metrics(run.id, {"loss": MetricSeries(steps, values, stamps)})
+    sql_store.log_metrics(run.id, {"fast": series(list(range(100)), [0.5] * 100)})
+    before = sql_store.get_history(run.id, "loss")
+    assert len(_chunk_sizes(sql_store, run.id, "loss")) == 20
+
+    sql_store.finish_run(run.id, status=RunStatus.COMPLETED)
+
+    assert _chunk_sizes(sql_store, run.id, "loss") == [16384, 22000 - 16384]
+    after = sql_store.get_history(run.id, "loss")
+    assert after.steps.tobytes() == before.steps.tobytes()
+    assert after.values.tobytes() == before.values.tobytes()  # NaNs and equal steps' order too
+    assert after.timestamps.tobytes() == before.timestamps.tobytes()
+    assert _chunk_sizes(sql_store, run.id, "fast") == [100]
+    # Points logged after the finish append after the compacted chunks.
+    sql_store.log_metrics(run.id, {"loss": series([30_000], [1.0])})
+    history = sql_store.get_history(run.id, "loss")
+    assert len(history) == 22001 and history.steps[-1] == 30_000
+    assert sql_store.get_run(run.id).metrics["loss"].count == 22001

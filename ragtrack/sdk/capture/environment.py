@@ -9,7 +9,6 @@ import platform
 import shlex
 import socket
 import sys
-from importlib import metadata
 from typing import Any
 
 from ragtrack.sdk.capture.redact import redact_args
@@ -63,6 +62,8 @@ def installed_packages() -> dict[str, str]:
 
 @functools.cache
 def _scan_packages() -> tuple[tuple[str, str], ...]:
+    from importlib import metadata  # ~15 ms to import: only when packages are listed
+
     found: dict[str, str] = {}
     for dist in metadata.distributions():
         try:

@@ -7,8 +7,6 @@ import platform
 import sys
 from typing import Any
 
-import psutil
-
 from ragtrack.sdk.capture import _nvml
 
 
@@ -24,6 +22,8 @@ def hardware_info() -> dict[str, Any]:
         >>> info["cpu_count_logical"] >= 1 and isinstance(info["gpus"], list)
         True
     """
+    import psutil  # ~20 ms to import: only when a run records its hardware
+
     return {
         "cpu_model": cpu_model(),
         "cpu_count_logical": psutil.cpu_count(logical=True) or os.cpu_count(),

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 
 import psutil
@@ -15,15 +17,14 @@ from ragtrack.sdk.capture import _nvml
 
 logger = logging.getLogger("ragtrack")
 
-_STOP_TIMEOUT_S = 5.0
-
 
 class SystemMonitor:
-    """Calls ``emit`` with a fresh :meth:`sample` every ``interval`` seconds on a daemon thread.
+    """Calls ``emit`` with a fresh :meth:`sample` every ``interval`` seconds, from
+    the process's sampling thread.
 
     The first sample is emitted one interval after :meth:`start`, so that CPU
     percentages cover a full interval. A failing sample or ``emit`` is logged and
-    the loop carries on: monitoring never takes the training process down.
+    sampling carries on: monitoring never takes the training process down.
 
     Example:
         >>> samples = []
@@ -45,45 +46,54 @@ class SystemMonitor:
                 field="interval",
             )
         self._emit = emit
-        self._interval = interval
+        self.interval = interval
         # Fixed now: the run's working directory is where its outputs usually go.
         self._disk_path = disk_path if disk_path is not None else os.getcwd()
-        self._process = psutil.Process()
-        self._cpu_count = psutil.cpu_count(logical=True) or 1
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
+        self._cpu_count = _cpu_count()
+        self._cpu_mark = _process_cpu_mark()
+        # Held while sampling and emitting, so that after stop() returns nothing is
+        # emitted; reentrant because emit may call stop().
+        self._lock = threading.RLock()
+        self._active = False
+        self._failures = 0
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self._active
 
     def start(self) -> None:
         """Start sampling in the background; does nothing if already started."""
         with self._lock:
-            if self.running:
+            if self._active:
                 return
-            # A fresh event per thread: clearing a shared one could revive an old
-            # thread that has not finished stopping (e.g. stop() called from emit).
-            self._stop = threading.Event()
-            self._thread = threading.Thread(
-                target=self._loop, args=(self._stop,), name="ragtrack-system-metrics", daemon=True
-            )
-            self._thread.start()
+            self._active = True
+            self._cpu_mark = _process_cpu_mark()  # the first sample covers one interval
+        _sampler.add(self)
 
     def stop(self) -> None:
-        """Stop sampling and wait for the thread, which wakes at once rather than at the next tick.
+        """Stop sampling; returns at once (waiting only for a sample being emitted).
 
         Safe to call more than once, and from ``emit`` itself.
         """
         with self._lock:
-            self._stop.set()
-            thread, self._thread = self._thread, None
-        if thread is None or thread is threading.current_thread():
-            return
-        thread.join(_STOP_TIMEOUT_S)
-        if thread.is_alive():
-            logger.warning("system metrics thread did not stop within %s s", _STOP_TIMEOUT_S)
+            self._active = False
+        _sampler.remove(self)
+
+    def tick(self) -> None:
+        """Sample and emit once, unless stopped (called by the sampling thread)."""
+        with self._lock:
+            if not self._active:
+                return
+            try:
+                self._emit(self.sample())
+                self._failures = 0
+            except Exception:
+                # The full traceback once; repeating it every interval would flood the log.
+                self._failures += 1
+                if self._failures == 1:
+                    logger.warning("system metrics sample failed", exc_info=True)
+                else:
+                    logger.debug("system metrics sample failed again", exc_info=True)
 
     def sample(self) -> dict[str, float]:
         """Measure once. CPU percentages cover the time since the previous sample.
@@ -97,14 +107,14 @@ class SystemMonitor:
             >>> 0 <= SystemMonitor(print).sample()["system/memory_percent"] <= 100
             True
         """
-        with self._process.oneshot():
-            process_cpu = self._process.cpu_percent(interval=None)
-            rss = self._process.memory_info().rss
+        (used, at), (used_before, at_before) = _process_cpu_mark(), self._cpu_mark
+        self._cpu_mark = (used, at)
+        process_cpu = 100.0 * (used - used_before) / (at - at_before) if at > at_before else 0.0
         values: dict[str, float] = {
             "system/cpu_percent": float(psutil.cpu_percent(interval=None)),
-            "system/process_cpu_percent": min(100.0, float(process_cpu) / self._cpu_count),
+            "system/process_cpu_percent": min(100.0, process_cpu / self._cpu_count),
             "system/memory_percent": float(psutil.virtual_memory().percent),
-            "system/process_rss_mb": rss / 2**20,
+            "system/process_rss_mb": _this_process().memory_info().rss / 2**20,
         }
         # The directory may have been removed or unmounted; the other values still count.
         with contextlib.suppress(OSError):
@@ -120,26 +130,84 @@ class SystemMonitor:
                     values[prefix + name] = value
         return values
 
-    def _prime(self) -> None:
-        # psutil's first cpu_percent(None) call only sets a baseline (and, in recent psutil,
-        # one per thread), so prime in whichever thread is about to sample.
-        psutil.cpu_percent(interval=None)
-        self._process.cpu_percent(interval=None)
 
-    def _loop(self, stop: threading.Event) -> None:
-        failures = 0
-        try:
-            self._prime()
-        except Exception:
-            logger.debug("could not prime CPU counters", exc_info=True)
-        while not stop.wait(self._interval):
-            try:
-                self._emit(self.sample())
-                failures = 0
-            except Exception:
-                # The full traceback once; repeating it every interval would flood the log.
-                failures += 1
-                if failures == 1:
-                    logger.warning("system metrics sample failed", exc_info=True)
-                else:
-                    logger.debug("system metrics sample failed again", exc_info=True)
+def _process_cpu_mark() -> tuple[float, float]:
+    """CPU seconds this process used so far, and when: a system call, no file to
+    parse (psutil.Process() and its first cpu_percent read /proc three times,
+    which was a tenth of a short run's start)."""
+    times = os.times()
+    return times.user + times.system, time.monotonic()
+
+
+def _this_process() -> psutil.Process:
+    global _process
+    if _process is None or _process.pid != os.getpid():
+        _process = psutil.Process()
+    return _process
+
+
+_process: psutil.Process | None = None
+
+
+@functools.cache
+def _cpu_count() -> int:
+    return psutil.cpu_count(logical=True) or 1
+
+
+class _Sampler:
+    """One thread per process samples every started monitor when it is due.
+
+    A thread per run cost ~1 ms to start and join on a busy 2-core machine, which
+    was most of what default capture added to a short run (a sweep runs 1,000 of
+    them); the writer's flusher (``sdk/_flusher.py``) is shared the same way.
+    """
+
+    def __init__(self) -> None:
+        self._due: dict[SystemMonitor, float] = {}
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pid = os.getpid()
+        self._sleeping_until = 0.0
+
+    def add(self, monitor: SystemMonitor) -> None:
+        with self._lock:
+            if self._pid != os.getpid():  # forked: the parent's thread is not ours
+                self._due.clear()
+                self._thread = None
+                self._pid = os.getpid()
+            due = self._due[monitor] = time.monotonic() + monitor.interval
+            wake = due < self._sleeping_until
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._loop, name="ragtrack-system-metrics", daemon=True
+                )
+                self._thread.start()
+        if wake:
+            self._wake.set()
+
+    def remove(self, monitor: SystemMonitor) -> None:
+        with self._lock:
+            self._due.pop(monitor, None)
+
+    def _loop(self) -> None:
+        # psutil keeps the system-wide CPU baseline per thread: set this one's.
+        with contextlib.suppress(Exception):
+            psutil.cpu_percent(interval=None)
+        while True:
+            now = time.monotonic()
+            with self._lock:
+                due = [m for m, at in self._due.items() if at <= now]
+            for monitor in due:
+                monitor.tick()
+                with self._lock:
+                    if monitor in self._due:
+                        self._due[monitor] = time.monotonic() + monitor.interval
+            with self._lock:
+                next_at = min(self._due.values(), default=time.monotonic() + 60.0)
+                self._sleeping_until = next_at
+                self._wake.clear()
+            self._wake.wait(max(0.0, next_at - time.monotonic()))
+
+
+_sampler = _Sampler()

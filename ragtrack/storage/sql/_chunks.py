@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from ragtrack.entities import MetricSeries
-from ragtrack.entities.metric import Int64Array
+from ragtrack.entities.metric import Float64Array, Int64Array
 
 #: Encoding id stored with each chunk row, so the format can evolve per chunk.
 ENCODING_V1 = 1
@@ -84,16 +84,31 @@ def _decode_ints_into(blob: bytes, out: Int64Array) -> None:
 def encode(series: MetricSeries) -> tuple[bytes, bytes, bytes]:
     """Pack one chunk: (steps blob, values blob, timestamps blob)."""
     micros = np.round(series.timestamps * 1e6).astype(np.int64)
+    return encode_raw(series.steps, series.values, micros)
+
+
+def encode_raw(
+    steps: Int64Array, values: Float64Array, micros: Int64Array
+) -> tuple[bytes, bytes, bytes]:
+    """:func:`encode` from timestamps already in integer microseconds."""
     return (
-        _encode_ints(series.steps),
-        series.values.astype("<f8", copy=False).tobytes(),
+        _encode_ints(steps),
+        values.astype("<f8", copy=False).tobytes(),
         _encode_ints(micros),
     )
 
 
 def decode(rows: list[tuple[int, bytes, bytes, bytes]]) -> MetricSeries:
     """Unpack consecutive chunks ``(count, steps, values, timestamps)`` written by
-    :func:`encode` into one series.
+    :func:`encode` into one series."""
+    steps, values, micros = decode_raw(rows)
+    return MetricSeries(steps, values, micros / 1e6)
+
+
+def decode_raw(
+    rows: list[tuple[int, bytes, bytes, bytes]],
+) -> tuple[Int64Array, Float64Array, Int64Array]:
+    """:func:`decode` with timestamps left in integer microseconds, exactly as stored.
 
     Decoding straight into preallocated arrays (rather than decoding each chunk
     and concatenating) halves the time for a million points: fresh memory is
@@ -110,7 +125,7 @@ def decode(rows: list[tuple[int, bytes, bytes, bytes]]) -> MetricSeries:
         values[at:end] = np.frombuffer(values_blob, dtype="<f8")
         _decode_ints_into(stamps_blob, micros[at:end])
         at = end
-    return MetricSeries(steps, values, micros / 1e6)
+    return steps, values, micros
 
 
 def split(series: MetricSeries, size: int = CHUNK_MAX_POINTS) -> list[MetricSeries]:

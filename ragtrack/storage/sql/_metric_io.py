@@ -11,23 +11,28 @@ import functools
 import math
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import sqlalchemy as sa
 
-from ragtrack.entities import MetricSeries
 from ragtrack.exceptions import InvalidArgumentError
 from ragtrack.storage._input import checked_batch_id, checked_times, readable_times
 from ragtrack.storage._keys import validate_key
-from ragtrack.storage.sql import _chunks
 from ragtrack.storage.sql._driver import DriverStatement
 from ragtrack.storage.sql._schema import metric_batches, metric_chunks, summaries
 from ragtrack.storage.sql._upsert import insert_ignoring_conflicts_for, upsert
 
+# numpy, MetricSeries and the chunk codec are imported where points are handled:
+# opening a store to search or list runs need none of them, and numpy alone
+# costs ~60-90 ms of a fresh process (docs/benchmarks.md, workload 10).
+if TYPE_CHECKING:
+    from ragtrack.entities.metric import MetricSeries
+
 
 def validate_batch(batch: Mapping[str, MetricSeries]) -> None:
     """Reject bad keys and non-finite timestamps before anything is written."""
+    from ragtrack.entities.metric import MetricSeries
+
     for key, series in batch.items():
         validate_key(key)
         if not isinstance(series, MetricSeries):
@@ -113,6 +118,9 @@ def write_metrics(conn: sa.Connection, run_id: str, batch: Mapping[str, MetricSe
     keys = [k for k, s in batch.items() if len(s)]
     if not keys:
         return
+    from ragtrack.entities.metric import MetricSeries
+    from ragtrack.storage.sql import _chunks
+
     params: dict[str, Any] = {f"k{i}": key for i, key in enumerate(keys)}
     params["rid"] = run_id
     cursor = _series_state(len(keys)).execute(conn, params)
@@ -142,25 +150,89 @@ def write_metrics(conn: sa.Connection, run_id: str, batch: Mapping[str, MetricSe
             MetricSeries.concat([heads[key], series]) if key in heads else series
         )
         for piece in pieces:
-            steps, values, stamps = _chunks.encode(piece)
-            chunk_rows.append(
-                {
-                    "run_id": run_id,
-                    "key": key,
-                    "seq": seq,
-                    "n_points": len(piece),
-                    "encoding": _chunks.ENCODING_V1,
-                    "steps_blob": steps,
-                    "values_blob": values,
-                    "times_blob": stamps,
-                }
-            )
+            chunk_rows.append(_chunk_row(run_id, key, seq, len(piece), _chunks.encode(piece)))
             seq += 1
         row = _fold_summary(run_id, key, series, old)
         row["tail_seq"], row["tail_points"] = seq - 1, len(pieces[-1])
         summary_rows.append(row)
     _INSERT_CHUNKS.executemany(conn, chunk_rows)
     upsert(conn, summaries, summary_rows, keys=("run_id", "key"), update=_SUMMARY_COLUMNS)
+
+
+#: A series whose chunks hold fewer points than this on average when its run
+#: finishes is rewritten into full chunks. A slow logger's flushes leave chunks
+#: of ~1,024 points (the tail merging above stops there), which read ~1.6x
+#: slower than full ones; a fast logger's 10,000-point batches stay as they are.
+COMPACT_BELOW_AVERAGE_POINTS = 4096
+
+_SPLIT_SERIES = DriverStatement(
+    lambda dialect: sa.select(summaries.c.key, summaries.c.n_points, summaries.c.tail_seq).where(
+        summaries.c.run_id == sa.bindparam("rid"), summaries.c.tail_seq > 0
+    )
+)
+_KEY_CHUNKS = sa.select(
+    metric_chunks.c.n_points,
+    metric_chunks.c.steps_blob,
+    metric_chunks.c.values_blob,
+    metric_chunks.c.times_blob,
+).where(metric_chunks.c.run_id == sa.bindparam("rid"), metric_chunks.c.key == sa.bindparam("key"))
+_DELETE_KEY_CHUNKS = metric_chunks.delete().where(
+    metric_chunks.c.run_id == sa.bindparam("rid"), metric_chunks.c.key == sa.bindparam("key")
+)
+_SET_TAIL = (
+    summaries.update()
+    .where(summaries.c.run_id == sa.bindparam("rid"), summaries.c.key == sa.bindparam("k"))
+    .values(tail_seq=sa.bindparam("seq"), tail_points=sa.bindparam("points"))
+)
+
+
+def compact_metrics(conn: sa.Connection, run_id: str) -> None:
+    """Rewrite each series of the run held in small chunks as full chunks.
+
+    Called when the run finishes, in its transaction: the points, their order
+    (equal steps keep arrival order) and their bits (timestamps stay integer
+    microseconds) are unchanged; only the rows holding them are fewer. A short
+    run's series fit one chunk and cost one indexed lookup here.
+    """
+    from ragtrack.storage.sql import _chunks
+
+    cursor = _SPLIT_SERIES.execute(conn, {"rid": run_id})
+    split = cursor.fetchall()
+    cursor.close()
+    for key, n_points, tail_seq in split:
+        if n_points >= COMPACT_BELOW_AVERAGE_POINTS * (tail_seq + 1):
+            continue
+        params = {"rid": run_id, "key": key}
+        rows = conn.execute(_KEY_CHUNKS.order_by(metric_chunks.c.seq), params).all()
+        steps, values, micros = _chunks.decode_raw([tuple(row) for row in rows])
+        size = _chunks.CHUNK_MAX_POINTS
+        new_rows = []
+        for seq, at in enumerate(range(0, len(steps), size)):
+            piece = slice(at, at + size)
+            blobs = _chunks.encode_raw(steps[piece], values[piece], micros[piece])
+            new_rows.append(_chunk_row(run_id, key, seq, len(steps[piece]), blobs))
+        conn.execute(_DELETE_KEY_CHUNKS, params)
+        _INSERT_CHUNKS.executemany(conn, new_rows)
+        last = new_rows[-1]
+        tail = {"rid": run_id, "k": key, "seq": last["seq"], "points": last["n_points"]}
+        conn.execute(_SET_TAIL, tail)
+
+
+def _chunk_row(
+    run_id: str, key: str, seq: int, n_points: int, blobs: tuple[bytes, bytes, bytes]
+) -> dict[str, Any]:
+    from ragtrack.storage.sql._chunks import ENCODING_V1
+
+    return {
+        "run_id": run_id,
+        "key": key,
+        "seq": seq,
+        "n_points": n_points,
+        "encoding": ENCODING_V1,
+        "steps_blob": blobs[0],
+        "values_blob": blobs[1],
+        "times_blob": blobs[2],
+    }
 
 
 def _nan_to_none(x: float) -> float | None:
@@ -171,6 +243,8 @@ def _nan_to_none(x: float) -> float | None:
 def _fold_summary(
     run_id: str, key: str, series: MetricSeries, old: Mapping[str, Any] | None
 ) -> dict[str, Any]:
+    import numpy as np
+
     values = series.values
     finite = values[~np.isnan(values)]
     lo = float(finite.min()) if len(finite) else math.nan
@@ -200,6 +274,11 @@ def _fold_summary(
 
 def read_history(conn: sa.Connection, run_id: str, key: str) -> MetricSeries:
     """The whole series, sorted by step (stable, so equal steps keep arrival order)."""
+    import numpy as np
+
+    from ragtrack.entities.metric import MetricSeries
+    from ragtrack.storage.sql import _chunks
+
     c = metric_chunks.c
     rows = conn.execute(
         sa.select(c.n_points, c.steps_blob, c.values_blob, c.times_blob)

@@ -21,11 +21,22 @@ MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
 
 def current_revision(engine: sa.Engine) -> str | None:
-    """The database's schema revision, or None for an empty database."""
+    """The database's schema revision, or None for an empty database.
+
+    One query on the usual path (every store open runs it); the catalogue is
+    consulted only when it fails, to tell an empty database from a real error.
+    """
     with engine.connect() as conn:
-        if not sa.inspect(conn).has_table("alembic_version"):
+        try:
+            revision: str | None = conn.exec_driver_sql(
+                "SELECT version_num FROM alembic_version"
+            ).scalar()
+            return revision
+        except sa.exc.DBAPIError:
+            conn.rollback()  # PostgreSQL refuses anything else in a failed transaction
+            if sa.inspect(conn).has_table("alembic_version"):
+                raise
             return None
-        return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
 
 
 def known_revisions() -> list[str]:

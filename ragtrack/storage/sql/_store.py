@@ -6,11 +6,11 @@ import functools
 import json
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from ragtrack.entities import MetricSeries, RunGroup, RunKeys, RunRecord, RunStatus
+from ragtrack.entities import RunGroup, RunKeys, RunRecord, RunStatus
 from ragtrack.exceptions import (
     AlreadyExistsError,
     AmbiguousIdError,
@@ -45,6 +45,9 @@ from ragtrack.storage.sql._schema import params, projects, run_logs, run_tags, r
 from ragtrack.storage.sql._search_plan import search_query
 from ragtrack.storage.sql._upsert import claim_project, upsert
 from ragtrack.storage.sql._write_values import dumps, run_updates, summary_rows
+
+if TYPE_CHECKING:
+    from ragtrack.entities.metric import MetricSeries
 
 # Statements on hot paths are built once: building costs more than running them.
 _UPDATE_RUN = runs.update().where(runs.c.id == sa.bindparam("rid"))
@@ -269,6 +272,7 @@ class SqlStore(SqlCatalog, Store):
                     self._require_run(conn, run_id)
                 self._set_summary_rows(conn, explicit)
             self._apply_run_updates(conn, run_id, values)
+            _metric_io.compact_metrics(conn, run_id)
 
     def heartbeat(self, run_id: str, at: float | None = None) -> None:
         checked_lookup(run_id, "run_id")
