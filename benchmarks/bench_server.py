@@ -186,7 +186,7 @@ def populate_bulk(url: str, n_runs: int, seed: int = 0) -> None:
     """Insert completed runs with params and 5 ten-step metric curves each: the
     rows the SQL store itself writes (its chunk codec and summary fold), 5,000
     runs a transaction with multi-row inserts."""
-    from ragtrack.storage.sql import _chunks
+    from ragtrack.storage.sql import _chunks, _run_keys
     from ragtrack.storage.sql._metric_io import _fold_summary
     from ragtrack.storage.sql._schema import metric_chunks, projects, runs, summaries
     from ragtrack.storage.sql._schema import params as params_table
@@ -226,8 +226,8 @@ def populate_bulk(url: str, n_runs: int, seed: int = 0) -> None:
                     }
                 )
                 param_rows += [
-                    {"run_id": run_id, "key": k, "value_text": t, "value_num": v}
-                    for k, t, v in flatten_config(config)
+                    {"run_id": run_id, "key": k, "value_text": t, "value_num": v, "kind": kind}
+                    for k, t, v, kind in flatten_config(config)
                 ]
                 for key, series in curves(final_metrics(rng), t0 + i).items():
                     steps_blob, values_blob, times_blob = _chunks.encode(series)
@@ -255,6 +255,8 @@ def populate_bulk(url: str, n_runs: int, seed: int = 0) -> None:
                 ):
                     conn.execute(sa.insert(table), rows)
             progress(f"  {first + len(run_rows):,} runs")
+        with engine.begin() as conn:
+            _run_keys.rebuild(conn, pid)
     finally:
         engine.dispose()
 

@@ -103,8 +103,9 @@ _SUMMARY_COLUMNS = (
 )
 
 
-def write_metrics(conn: sa.Connection, run_id: str, batch: Mapping[str, MetricSeries]) -> None:
-    """Append each series to its chunks and fold it into its summary row.
+def write_metrics(conn: sa.Connection, run_id: str, batch: Mapping[str, MetricSeries]) -> list[str]:
+    """Append each series to its chunks and fold it into its summary row;
+    returns the keys the run had no summary row of before.
 
     The summary row records where the series' last chunk is; a small last chunk
     is read, merged with the new points and rewritten, so slow loggers do not
@@ -112,7 +113,7 @@ def write_metrics(conn: sa.Connection, run_id: str, batch: Mapping[str, MetricSe
     """
     keys = [k for k, s in batch.items() if len(s)]
     if not keys:
-        return
+        return []
     params: dict[str, Any] = {f"k{i}": key for i, key in enumerate(keys)}
     params["rid"] = run_id
     cursor = _series_state(len(keys)).execute(conn, params)
@@ -161,6 +162,7 @@ def write_metrics(conn: sa.Connection, run_id: str, batch: Mapping[str, MetricSe
         summary_rows.append(row)
     _INSERT_CHUNKS.executemany(conn, chunk_rows)
     upsert(conn, summaries, summary_rows, keys=("run_id", "key"), update=_SUMMARY_COLUMNS)
+    return [k for k in keys if k not in state]
 
 
 def _nan_to_none(x: float) -> float | None:

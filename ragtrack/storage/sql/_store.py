@@ -24,9 +24,9 @@ from ragtrack.storage import filter as run_filter
 from ragtrack.storage._base import Store
 from ragtrack.storage._keys import validate_key
 from ragtrack.storage._names import new_run_id, new_run_name
-from ragtrack.storage._params import deep_merge, flatten_config, to_plain
+from ragtrack.storage._params import ParamRow, deep_merge, flatten_config, to_plain
 from ragtrack.storage._run_groups import checked_group_args
-from ragtrack.storage.sql import _aggregates, _experiments, _metric_io
+from ragtrack.storage.sql import _aggregates, _experiments, _metric_io, _run_keys
 from ragtrack.storage.sql._catalog import SqlCatalog
 from ragtrack.storage.sql._connection import RUN_EXISTS
 from ragtrack.storage.sql._driver import DriverStatement
@@ -139,13 +139,8 @@ class SqlStore(SqlCatalog, Store):
                     field="experiment",
                 ) from e
             if param_rows:
-                _INSERT_PARAMS.executemany(
-                    conn,
-                    [
-                        {"run_id": run_id, "key": k, "value_text": t, "value_num": v}
-                        for k, t, v in param_rows
-                    ],
-                )
+                _INSERT_PARAMS.executemany(conn, _param_values(run_id, param_rows))
+                _run_keys.add(conn, pid, eid, _run_keys.PARAMS, (r.key for r in param_rows))
             if tag_list:
                 _INSERT_TAGS.executemany(conn, [{"run_id": run_id, "tag": t} for t in tag_list])
         return RunRecord(
@@ -281,6 +276,7 @@ class SqlStore(SqlCatalog, Store):
 
     def delete_run(self, run_id: str) -> None:
         with self._write() as conn:
+            _run_keys.mark_stale_for_run(conn, run_id)
             # Children are deleted by ON DELETE CASCADE.
             if not conn.execute(runs.delete().where(runs.c.id == run_id)).rowcount:
                 raise RunNotFoundError(f"no run with id {run_id!r}")
@@ -330,7 +326,11 @@ class SqlStore(SqlCatalog, Store):
             eid = None
             if experiment is not None:
                 eid = _experiments.require_id(conn, project, pid, experiment)
-            return _aggregates.run_keys(conn, pid, eid)
+            if not _run_keys.is_stale(conn, pid):
+                return _run_keys.read(conn, pid, eid)
+        with self._write() as conn:
+            _run_keys.rebuild(conn, pid)
+            return _run_keys.read(conn, pid, eid)
 
     def aggregate_runs(
         self,
@@ -353,24 +353,25 @@ class SqlStore(SqlCatalog, Store):
     def log_params(self, run_id: str, config: Mapping[str, Any]) -> None:
         plain = to_plain(dict(config))
         with self._write() as conn:
-            current = conn.execute(
-                sa.select(runs.c.config_json).where(runs.c.id == run_id)
-            ).scalar()
-            if current is None:
+            found = conn.execute(
+                sa.select(runs.c.config_json, runs.c.project_id, runs.c.experiment_id).where(
+                    runs.c.id == run_id
+                )
+            ).first()
+            if found is None:
                 raise RunNotFoundError(f"no run with id {run_id!r}")
-            merged = deep_merge(json.loads(current), plain)
+            current, pid, eid = json.loads(found[0]), found[1], found[2]
+            merged = deep_merge(current, plain)
             rows = list(flatten_config(merged))
             conn.execute(runs.update().where(runs.c.id == run_id).values(config_json=dumps(merged)))
             # A key may have changed from a leaf to a dict (or back): rewrite all rows.
             conn.execute(params.delete().where(params.c.run_id == run_id))
             if rows:
-                conn.execute(
-                    params.insert(),
-                    [
-                        {"run_id": run_id, "key": k, "value_text": t, "value_num": v}
-                        for k, t, v in rows
-                    ],
-                )
+                conn.execute(params.insert(), _param_values(run_id, rows))
+            keys = {r.key for r in rows}
+            if any(r.key not in keys for r in flatten_config(current)):
+                _run_keys.mark_stale(conn, pid)
+            _run_keys.add(conn, pid, eid, _run_keys.PARAMS, sorted(keys))
 
     def set_summary(self, run_id: str, values: Mapping[str, Any]) -> None:
         rows = summary_rows(run_id, values)
@@ -382,6 +383,7 @@ class SqlStore(SqlCatalog, Store):
 
     def _set_summary_rows(self, conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
         upsert(conn, summaries, rows, keys=("run_id", "key"), update=("value", "value_json"))
+        _run_keys.add_for_run(conn, rows[0]["run_id"], _run_keys.METRICS, (r["key"] for r in rows))
 
     def set_metadata(self, run_id: str, metadata: Mapping[str, Any]) -> None:
         plain = to_plain(dict(metadata), "metadata")
@@ -429,7 +431,8 @@ class SqlStore(SqlCatalog, Store):
         try:
             if batch_id is not None and not _metric_io.claim_batch(conn, run_id, batch_id):
                 return
-            _metric_io.write_metrics(conn, run_id, batch)
+            new_keys = _metric_io.write_metrics(conn, run_id, batch)
+            _run_keys.add_for_run(conn, run_id, _run_keys.METRICS, new_keys)
         except sa.exc.IntegrityError as e:
             if conn.execute(RUN_EXISTS, {"rid": run_id}).scalar() is None:
                 raise RunNotFoundError(f"no run with id {run_id!r}") from e
@@ -489,6 +492,13 @@ class SqlStore(SqlCatalog, Store):
         with self._read() as conn:
             self._require_run(conn, run_id)
             return "".join(conn.execute(query).scalars())
+
+
+def _param_values(run_id: str, rows: Sequence[ParamRow]) -> list[dict[str, Any]]:
+    return [
+        {"run_id": run_id, "key": k, "value_text": t, "value_num": v, "kind": kind}
+        for k, t, v, kind in rows
+    ]
 
 
 def _is_unique_violation(e: sa.exc.IntegrityError) -> bool:
