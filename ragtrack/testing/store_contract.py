@@ -3,7 +3,8 @@
 Subclass :class:`StoreContract` in a test module and provide a ``store``
 fixture returning a fresh, empty store (the tests of operations over many runs
 come from :class:`~ragtrack.testing._contract_aggregates.RunAggregatesContract`,
-those of param values from :class:`~ragtrack.testing._contract_params.ParamValuesContract`)::
+those of param values from :class:`~ragtrack.testing._contract_params.ParamValuesContract`
+and of search columns from :class:`~ragtrack.testing._contract_columns.RunColumnsContract`)::
 
     class TestMyStore(StoreContract):
         @pytest.fixture
@@ -34,6 +35,7 @@ from ragtrack.exceptions import (
 )
 from ragtrack.storage import Store
 from ragtrack.testing._contract_aggregates import RunAggregatesContract
+from ragtrack.testing._contract_columns import RunColumnsContract
 from ragtrack.testing._contract_params import ParamValuesContract
 
 
@@ -41,7 +43,7 @@ def series(steps: list[int], values: list[float], t0: float = 1.7e9) -> MetricSe
     return MetricSeries.from_lists(steps, values, [t0 + i for i in range(len(steps))])
 
 
-class StoreContract(RunAggregatesContract, ParamValuesContract):
+class StoreContract(RunAggregatesContract, ParamValuesContract, RunColumnsContract):
     """Behaviour every Store must show; see ``ragtrack/storage/_base.py``."""
 
     @pytest.fixture

@@ -9,6 +9,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import sqlalchemy as sa
 
 from ragtrack.entities import MetricSeries, RunGroup, RunKeys, RunRecord, RunStatus
@@ -26,7 +27,7 @@ from ragtrack.storage._keys import validate_key
 from ragtrack.storage._names import new_run_id, new_run_name
 from ragtrack.storage._params import ParamRow, deep_merge, flatten_config, to_plain
 from ragtrack.storage._run_groups import checked_group_args
-from ragtrack.storage.sql import _aggregates, _experiments, _metric_io, _run_keys
+from ragtrack.storage.sql import _aggregates, _columns, _experiments, _metric_io, _run_keys
 from ragtrack.storage.sql._catalog import SqlCatalog
 from ragtrack.storage.sql._connection import RUN_EXISTS
 from ragtrack.storage.sql._driver import DriverStatement
@@ -317,6 +318,36 @@ class SqlStore(SqlCatalog, Store):
         ).subquery()
         with self._read() as conn:
             return int(conn.execute(sa.select(sa.func.count()).select_from(query)).scalar_one())
+
+    def search_columns(
+        self,
+        project: str,
+        filter: str | None = None,
+        order_by: str | Sequence[str] | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+        *,
+        params: Sequence[str] | None = None,
+        metrics: Sequence[str] | None = None,
+    ) -> dict[str, np.ndarray[Any, Any]]:
+        if limit is not None:
+            _check_count(limit, "limit")
+        _check_count(offset, "offset")
+        expr = run_filter.parse_filter(filter or "")
+        order = run_filter.parse_order_by(order_by)
+        param_keys, metric_keys = self._column_keys(project, params, metrics)
+        with self._read() as conn:
+            return _columns.search_columns(
+                conn,
+                project,
+                expr,
+                order,
+                limit,
+                offset,
+                stale_before=self._stale_before(),
+                params=param_keys,
+                metrics=metric_keys,
+            )
 
     # -- over many runs (SQL in _aggregates.py) ----------------------------------------
 
