@@ -29,9 +29,16 @@ class DriverStatement:
     """
 
     def __init__(
-        self, build: Callable[[str], sa.ClauseElement], column_keys: Sequence[str] | None = None
+        self,
+        build: Callable[[str], sa.ClauseElement],
+        column_keys: Sequence[str] | None = None,
+        *,
+        binary: bool = False,
     ) -> None:
         self._build = build
+        # psycopg only: send parameters in binary (bytea arrays in text format
+        # are escaped byte by byte with a regex).
+        self._options = {"binary": True} if binary else {}
         # For INSERT/UPDATE without .values(): which columns the statement sets.
         self._column_keys = list(column_keys) if column_keys is not None else None
         self._compiled: dict[str, _Compiled] = {}
@@ -61,7 +68,7 @@ class DriverStatement:
         cursor = _cursor(conn)
         args = compiled.args(params)
         try:
-            cursor.execute(compiled.sql, args)
+            cursor.execute(compiled.sql, args, **self._options)
         except conn.dialect.loaded_dbapi.Error as e:
             raise _translated(conn, compiled.sql, args, e) from e
         return cursor

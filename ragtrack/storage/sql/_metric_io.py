@@ -22,7 +22,7 @@ from ragtrack.storage._keys import validate_key
 from ragtrack.storage.sql import _chunks
 from ragtrack.storage.sql._driver import DriverStatement
 from ragtrack.storage.sql._schema import metric_batches, metric_chunks, summaries
-from ragtrack.storage.sql._upsert import insert_ignoring_conflicts_for, upsert
+from ragtrack.storage.sql._upsert import insert_ignoring_conflicts_for, insert_many, upsert
 
 
 def validate_batch(batch: Mapping[str, MetricSeries]) -> None:
@@ -74,7 +74,6 @@ def _series_state(n_keys: int) -> DriverStatement:
     )
 
 
-_INSERT_CHUNKS = DriverStatement(lambda dialect: metric_chunks.insert())
 _TAIL_CHUNKS = sa.select(
     metric_chunks.c.key,
     metric_chunks.c.n_points,
@@ -160,7 +159,7 @@ def write_metrics(conn: sa.Connection, run_id: str, batch: Mapping[str, MetricSe
         row = _fold_summary(run_id, key, series, old)
         row["tail_seq"], row["tail_points"] = seq - 1, len(pieces[-1])
         summary_rows.append(row)
-    _INSERT_CHUNKS.executemany(conn, chunk_rows)
+    insert_many(conn, metric_chunks, chunk_rows)
     upsert(conn, summaries, summary_rows, keys=("run_id", "key"), update=_SUMMARY_COLUMNS)
     return [k for k in keys if k not in state]
 

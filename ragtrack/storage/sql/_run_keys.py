@@ -21,15 +21,10 @@ import sqlalchemy as sa
 from ragtrack.entities import RunKeys
 from ragtrack.storage.sql._driver import DriverStatement
 from ragtrack.storage.sql._schema import params, projects, run_keys, runs, summaries
-from ragtrack.storage.sql._upsert import insert_ignoring_conflicts_for
+from ragtrack.storage.sql._upsert import insert_ignoring_conflicts_for, upsert
 
 PARAMS, METRICS = "params", "metrics"
 _KEY_COLUMNS = ("project_id", "experiment_id", "field", "key")
-
-_INSERT_KEYS = DriverStatement(
-    lambda dialect: insert_ignoring_conflicts_for(dialect, run_keys, _KEY_COLUMNS),
-    _KEY_COLUMNS,
-)
 
 
 def _insert_keys_of_run(dialect: str) -> sa.ClauseElement:
@@ -75,7 +70,7 @@ def add(
         for k in keys
     ]
     if rows:
-        _INSERT_KEYS.executemany(conn, rows)
+        upsert(conn, run_keys, rows, keys=_KEY_COLUMNS, update=())
 
 
 def add_for_run(conn: sa.Connection, run_id: str, field: str, keys: Iterable[str]) -> None:

@@ -34,7 +34,7 @@ from ragtrack.storage.sql._driver import DriverStatement
 from ragtrack.storage.sql._records import load_records, run_columns, runs_from
 from ragtrack.storage.sql._schema import params, projects, run_logs, run_tags, runs, summaries
 from ragtrack.storage.sql._search_plan import search_query
-from ragtrack.storage.sql._upsert import claim_project, upsert
+from ragtrack.storage.sql._upsert import claim_project, insert_many, upsert
 from ragtrack.storage.sql._write_values import dumps, run_updates, summary_rows, validate_tags
 
 _RUN_ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
@@ -42,7 +42,6 @@ _RUN_ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
 # Statements on hot paths are built once: building costs more than running them.
 _UPDATE_RUN = runs.update().where(runs.c.id == sa.bindparam("rid"))
 _INSERT_RUN = DriverStatement(lambda dialect: runs.insert())
-_INSERT_PARAMS = DriverStatement(lambda dialect: params.insert())
 _INSERT_TAGS = DriverStatement(lambda dialect: run_tags.insert())
 
 
@@ -140,7 +139,7 @@ class SqlStore(SqlCatalog, Store):
                     field="experiment",
                 ) from e
             if param_rows:
-                _INSERT_PARAMS.executemany(conn, _param_values(run_id, param_rows))
+                insert_many(conn, params, _param_values(run_id, param_rows))
                 _run_keys.add(conn, pid, eid, _run_keys.PARAMS, (r.key for r in param_rows))
             if tag_list:
                 _INSERT_TAGS.executemany(conn, [{"run_id": run_id, "tag": t} for t in tag_list])
