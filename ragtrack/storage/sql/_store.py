@@ -308,13 +308,19 @@ class SqlStore(SqlCatalog, Store):
             return load_records(conn, conn.execute(query).all())
 
     def count_runs(self, project: str | None = None, filter: str | None = None) -> int:
-        query = search_query(
-            [runs.c.id],
-            project,
-            run_filter.parse_filter(filter or ""),
-            [],
-            stale_before=self._stale_before(),
-        ).subquery()
+        # Unordered: sorting every matching run only to count them cost most of
+        # a count over 100,000 runs.
+        query = (
+            search_query(
+                [runs.c.id],
+                project,
+                run_filter.parse_filter(filter or ""),
+                [],
+                stale_before=self._stale_before(),
+            )
+            .order_by(None)
+            .subquery()
+        )
         with self._read() as conn:
             return int(conn.execute(sa.select(sa.func.count()).select_from(query)).scalar_one())
 
