@@ -118,7 +118,9 @@ def rebuild(conn: sa.Connection, project_id: int) -> None:
             .select_from(runs.join(table, table.c.run_id == runs.c.id))
             .where(runs.c.project_id == project_id, *condition)
         )
-        conn.execute(run_keys.insert().from_select(list(_KEY_COLUMNS), used))
+        # A run created meanwhile (PostgreSQL) may have added its keys already.
+        insert = insert_ignoring_conflicts_for(conn.dialect.name, run_keys, _KEY_COLUMNS)
+        conn.execute(insert.from_select(list(_KEY_COLUMNS), used))
 
 
 def read(conn: sa.Connection, project_id: int, experiment_id: int | None) -> RunKeys:
