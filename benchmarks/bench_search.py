@@ -5,7 +5,9 @@ one ``log_metrics`` batch of 5 metrics x 10 steps per run). ``lr`` comes from a
 grid (so that MLflow, whose params are strings, can express the same filter
 exactly, see bench_mlflow.py) and the final ``recall@10`` is uniform in [0, 1):
 about 4/7 x 1/2 of the runs match. The query is timed in a warm process with
-one ``Api``; the result is checked (every run matches, best first).
+one ``Api``; the result is checked (every run matches, best first). A search
+returning every match of ``metrics.recall@10 >= 0.75`` (~2,500 runs) is timed
+as numpy columns (``Api.runs_columns``) and, for comparison, as records.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ TITLE = "Searching runs"
 PROJECT = "bench-search"
 FILTER = "params.lr < 0.01 and metrics.recall@10 > 0.5"
 ORDER_BY = "-metrics.recall@10"
+#: A search returning many runs: about a quarter of them, every match returned.
+MANY_FILTER = "metrics.recall@10 >= 0.75"
 LIMIT = 100
 #: The learning rates runs draw from; 4 of 7 are below 0.01.
 LR_GRID = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1)
@@ -92,6 +96,20 @@ def check(runs: list[ragtrack.ApiRun], expected: int) -> None:
         raise AssertionError("a run that does not match the filter was returned")
 
 
+def check_columns(api: ragtrack.Api) -> int:
+    """The column search returns what the record search does; how many runs."""
+    records = api.runs(PROJECT, MANY_FILTER, ORDER_BY)
+    columns = api.runs_columns(PROJECT, MANY_FILTER, ORDER_BY)
+    if columns["id"].tolist() != [r.id for r in records]:
+        raise AssertionError("runs_columns returned other runs than runs, or in another order")
+    recalls = [r.summary["recall@10"] for r in records]
+    if columns["metrics.recall@10"].tolist() != recalls or min(recalls) < 0.75:
+        raise AssertionError("runs_columns holds other recall@10 values than the records")
+    if columns["params.lr"].tolist() != [r.params["lr"] for r in records]:
+        raise AssertionError("runs_columns holds other lr values than the records")
+    return len(records)
+
+
 def run(quick: bool) -> list[Figure]:
     n_runs, times = (500, 5) if quick else (10_000, 10)
     with fresh_dir(NAME) as path:
@@ -106,6 +124,10 @@ def run(quick: bool) -> list[Figure]:
             limited = time_calls(lambda: api.runs(PROJECT, FILTER, ORDER_BY, limit=LIMIT), times)
             unlimited = time_calls(lambda: api.runs(PROJECT, FILTER, ORDER_BY), max(3, times // 2))
             counting = time_calls(lambda: api.count_runs(PROJECT, FILTER), max(3, times // 2))
+            progress(f"{times} x a search returning every match of {MANY_FILTER!r}")
+            returned = check_columns(api)
+            as_columns = time_calls(lambda: api.runs_columns(PROJECT, MANY_FILTER, ORDER_BY), times)
+            as_records = time_calls(lambda: api.runs(PROJECT, MANY_FILTER, ORDER_BY), 3)
         finally:
             api.close()
     return [
@@ -125,6 +147,23 @@ def run(quick: bool) -> list[Figure]:
             ms(unlimited.median),
             "ms",
             stat=f"median of {len(unlimited)}",
+        ),
+        Figure(
+            f"api.runs_columns(filter, order_by): all {returned:,} matches of {n_runs:,} runs",
+            ms(as_columns.median),
+            "ms",
+            target=20.0,
+            op="<",
+            stat=f"median of {times}",
+            detail=f"{format_value(1e6 * as_columns.median / returned, 'µs')} a run; every "
+            f'param and metric as a numpy column; filter "{MANY_FILTER}"',
+        ),
+        Figure(
+            f"api.runs(...) of the same {returned:,} runs as records (informational)",
+            ms(as_records.median),
+            "ms",
+            stat=f"median of {len(as_records)}",
+            detail=f"{format_value(1e6 * as_records.median / returned, 'µs')} a run",
         ),
         Figure(
             "api.count_runs(filter) (informational)",

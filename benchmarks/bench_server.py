@@ -1,11 +1,15 @@
 """Workload 8: the tracking server on loopback, backed by PostgreSQL.
 
-Three figures of issue #3, each against a real `ragtrack server` process:
+Figures of issues #3 and #9, each against a real `ragtrack server` process:
 
 * **ingest** — one client process logs 40,000 steps x 25 metrics (1,000,000
   points) through ``ragtrack.init(uri=...)``; the time runs from the first
   ``run.log`` to ``run.finish()`` returning, when the server has committed every
   point (checked by reading the counts back).
+* **1,000 points a request** — one client sends 400 metric batches of 1,000
+  points (25 keys x 40 steps, each with a batch id) one after another through
+  the REST store, as a training job flushing every 40 steps does; the counts
+  are read back.
 * **16 clients** — 16 processes each log 10 metrics at ~1,000 steps/s for 8 s
   while this process times ``GET /api/v1/runs/{id}`` every 10 ms; afterwards
   every run must hold every point exactly once.
@@ -15,7 +19,8 @@ Three figures of issue #3, each against a real `ragtrack server` process:
   the SQL store's own metric writer (real chunks and summaries; 9 ms a run
   through the API would make populating take 15 minutes), and the database is
   kept between benchmark runs (``ragtrack_bench_search_100k``) and rebuilt when
-  the schema revision or the data recipe changes.
+  the schema revision or the data recipe changes. The runs table page of that
+  project is timed too (its column keys come from the ``run_keys`` table).
 """
 
 from __future__ import annotations
@@ -33,11 +38,13 @@ from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
+import urllib3
 from _server import database_exists, database_url, recreate_database, running_server
 from _timing import Figure, format_value, ms, progress, time_calls
 from bench_search import FILTER, LIMIT, ORDER_BY, curves, final_metrics, params
 
 import ragtrack
+from ragtrack.entities import MetricSeries
 from ragtrack.storage._params import flatten_config
 from ragtrack.storage.rest import RestStore
 from ragtrack.storage.sql._schema import SCHEMA_REVISION
@@ -72,6 +79,32 @@ def ingest(url: str, steps: int, keys: int) -> tuple[float, int]:
     finally:
         store.close()
     return elapsed, stored
+
+
+def ingest_requests(url: str, requests: int, keys: int, per_request: int) -> float:
+    """Seconds for ``requests`` metric batches of ``per_request`` points each (one
+    client, one request at a time, each with a batch id), all committed."""
+    steps_per = per_request // keys
+    rng = np.random.default_rng(1)
+    names = [f"metric_{i:02d}" for i in range(keys)]
+    batches = []
+    for r in range(requests):
+        steps = np.arange(r * steps_per, (r + 1) * steps_per, dtype=np.int64)
+        stamps = 1.7e9 + steps.astype(np.float64)
+        batches.append({k: MetricSeries(steps, rng.random(steps_per), stamps) for k in names})
+    store = RestStore(url)
+    try:
+        run_id = store.create_run(project="bench-requests").id
+        start = time.perf_counter()
+        for i, batch in enumerate(batches):
+            store.log_metrics(run_id, batch, batch_id=f"b{i}")
+        elapsed = time.perf_counter() - start
+        stored = sum(s.count for s in store.get_run(run_id).metrics.values())
+    finally:
+        store.close()
+    if stored != requests * steps_per * keys:
+        raise AssertionError(f"{stored:,} points stored, {requests * steps_per * keys:,} sent")
+    return elapsed
 
 
 # -- 16 concurrent clients ---------------------------------------------------------------
@@ -186,7 +219,7 @@ def populate_bulk(url: str, n_runs: int, seed: int = 0) -> None:
     """Insert completed runs with params and 5 ten-step metric curves each: the
     rows the SQL store itself writes (its chunk codec and summary fold), 5,000
     runs a transaction with multi-row inserts."""
-    from ragtrack.storage.sql import _chunks
+    from ragtrack.storage.sql import _chunks, _run_keys
     from ragtrack.storage.sql._metric_io import _fold_summary
     from ragtrack.storage.sql._schema import metric_chunks, projects, runs, summaries
     from ragtrack.storage.sql._schema import params as params_table
@@ -226,8 +259,8 @@ def populate_bulk(url: str, n_runs: int, seed: int = 0) -> None:
                     }
                 )
                 param_rows += [
-                    {"run_id": run_id, "key": k, "value_text": t, "value_num": v}
-                    for k, t, v in flatten_config(config)
+                    {"run_id": run_id, "key": k, "value_text": t, "value_num": v, "kind": kind}
+                    for k, t, v, kind in flatten_config(config)
                 ]
                 for key, series in curves(final_metrics(rng), t0 + i).items():
                     steps_blob, values_blob, times_blob = _chunks.encode(series)
@@ -255,8 +288,18 @@ def populate_bulk(url: str, n_runs: int, seed: int = 0) -> None:
                 ):
                     conn.execute(sa.insert(table), rows)
             progress(f"  {first + len(run_rows):,} runs")
+        with engine.begin() as conn:
+            _run_keys.rebuild(conn, pid)
     finally:
         engine.dispose()
+
+
+def get_page(url: str, path: str) -> bytes:
+    """The body of a page of the server's UI (no token: the bench server has none)."""
+    response = urllib3.request("GET", url + path, timeout=30)
+    if response.status != 200:
+        raise AssertionError(f"GET {path}: {response.status} {response.data[:300]!r}")
+    return response.data
 
 
 def check_search(records: list[Any], expected: int) -> None:
@@ -275,6 +318,7 @@ def check_search(records: list[Any], expected: int) -> None:
 def run(quick: bool) -> list[Figure]:
     steps, keys = (2_000, 25) if quick else (40_000, 25)
     clients, seconds = (4, 3.0) if quick else (16, 8.0)
+    requests = 50 if quick else 400
     n_search = 5_000 if quick else 100_000
     figures: list[Figure] = []
 
@@ -298,6 +342,22 @@ def run(quick: bool) -> list[Figure]:
                 stat="best of 3",
                 detail=f"{format_value(min(samples), 's')} best, "
                 f"{format_value(statistics.median(samples), 's')} median",
+            )
+        )
+
+        progress(f"{requests} requests of 1,000 points from one client")
+        ingest_requests(url, 20, keys, 1_000)  # warm-up
+        per_request = [ingest_requests(url, requests, keys, 1_000) for _ in range(3)]
+        figures.append(
+            Figure(
+                f"ingest at 1,000 points a request: {requests} requests from one client",
+                requests * 1_000 / min(per_request),
+                "points/s",
+                target=500_000.0,
+                op=">=",
+                stat="best of 3",
+                detail=f"{format_value(ms(min(per_request) / requests), 'ms')} a request "
+                f"(25 keys x 40 steps, each with a batch id)",
             )
         )
 
@@ -331,6 +391,9 @@ def run(quick: bool) -> list[Figure]:
             timed = time_calls(
                 lambda: store.search_runs(SEARCH_PROJECT, FILTER, ORDER_BY, limit=LIMIT), 10
             )
+            progress(f"10 x the runs table page over {n_search:,} runs")
+            table = time_calls(lambda: get_page(url, f"/projects/{SEARCH_PROJECT}/runs"), 10)
+            keys = time_calls(lambda: store.list_run_keys(SEARCH_PROJECT), 10)
         finally:
             store.close()
     figures.append(
@@ -343,6 +406,18 @@ def run(quick: bool) -> list[Figure]:
             stat="median of 10",
             detail=f"best {format_value(ms(timed.best), 'ms')}; {matching:,} runs match; "
             f"client-side parsing included",
+        )
+    )
+    figures.append(
+        Figure(
+            f"runs table page /projects/{SEARCH_PROJECT}/runs over {n_search:,} runs",
+            ms(table.median),
+            "ms",
+            target=100.0,
+            op="<",
+            stat="median of 10",
+            detail=f"best {format_value(ms(table.best), 'ms')}; its keys "
+            f"(GET .../run-keys) {format_value(ms(keys.median), 'ms')} (median)",
         )
     )
     return figures

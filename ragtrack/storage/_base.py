@@ -39,6 +39,8 @@ from ragtrack.storage import filter as run_filter
 from ragtrack.storage._input import checked_tags
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from ragtrack.entities.metric import MetricSeries
 
 #: Default seconds without a heartbeat after which a running run counts as crashed.
@@ -328,6 +330,59 @@ class Store(abc.ABC):
         run_filter.parse_filter(filter or "")  # a bad filter is reported before a missing project
         self.get_project(project)
         return _run_groups.groups_of(self.search_runs(project, filter), group_by, keys)
+
+    def search_columns(
+        self,
+        project: str,
+        filter: str | None = None,
+        order_by: str | Sequence[str] | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+        *,
+        params: Sequence[str] | None = None,
+        metrics: Sequence[str] | None = None,
+    ) -> dict[str, np.ndarray[Any, Any]]:
+        """The runs :meth:`search_runs` would return, as one numpy array per
+        column (see ``storage/_run_columns.py`` for the columns and dtypes):
+        ``id``, ``name``, ``experiment``, ``status``, the times, then
+        ``params.<key>`` and ``metrics.<key>`` for the given keys (default:
+        every key of :meth:`list_run_keys`).
+
+        Raises ProjectNotFoundError and InvalidFilterError as :meth:`search_runs`.
+        This default builds the columns from the records; backends select them
+        without making a record per run.
+
+        Example:
+            >>> from ragtrack.storage.sql import SqlStore
+            >>> store = SqlStore("sqlite://")
+            >>> run = store.create_run(project="p", config={"lr": 0.1})
+            >>> store.set_summary(run.id, {"recall@10": 0.7})
+            >>> cols = store.search_columns("p")
+            >>> cols["params.lr"].tolist(), cols["metrics.recall@10"].tolist()
+            ([0.1], [0.7])
+        """
+        # numpy is imported here, not with the contract: reading runs needs none.
+        from ragtrack.storage import _run_columns
+
+        param_keys, metric_keys = self._column_keys(project, params, metrics)
+        records = self.search_runs(project, filter, order_by, limit, offset)
+        return _run_columns.columns_of(records, params=param_keys, metrics=metric_keys)
+
+    def _column_keys(
+        self, project: str, params: Sequence[str] | None, metrics: Sequence[str] | None
+    ) -> tuple[list[str], list[str]]:
+        """The param and metric keys of the columns: as given, or every key in use."""
+        from ragtrack.storage import _run_columns
+
+        param_keys = None if params is None else _run_columns.checked_keys(params, "params")
+        metric_keys = None if metrics is None else _run_columns.checked_keys(metrics, "metrics")
+        if param_keys is None or metric_keys is None:
+            keys = self.list_run_keys(project)
+            param_keys = list(keys.params) if param_keys is None else param_keys
+            metric_keys = list(keys.metrics) if metric_keys is None else metric_keys
+        else:
+            self.get_project(project)
+        return param_keys, metric_keys
 
     # -- params, summary, metadata ------------------------------------------------
 

@@ -10,25 +10,32 @@ from typing import Any, NamedTuple
 from ragtrack.exceptions import InvalidArgumentError
 from ragtrack.storage._keys import key_problem
 
+#: What JSON value a param row holds. The text alone cannot tell: the string
+#: ``"null"`` and JSON ``null`` have the same text, and so do ``"true"`` and ``true``.
+STR, NUM, BOOL, NULL, JSON = "str", "num", "bool", "null", "json"
+
 
 class ParamRow(NamedTuple):
     key: str
     text: str
     number: float | None
+    kind: str
 
 
 def flatten_config(config: Mapping[str, Any], prefix: str = "") -> Iterator[ParamRow]:
     """Yield one row per leaf of a nested config, keys joined with ``.``.
 
     Numbers (and bools, as 0/1) get a numeric value for range filters; every leaf
-    gets a text value for equality filters and display. Lists are leaves,
+    gets a text value for equality filters and display, and its kind (``str``,
+    ``num``, ``bool``, ``null`` or ``json``). Lists and empty dicts are leaves,
     stored as JSON text.
 
     Example:
-        >>> for row in flatten_config({"lr": 0.1, "retriever": {"top_k": 5}}):
+        >>> for row in flatten_config({"lr": 0.1, "retriever": {"top_k": 5}, "mode": None}):
         ...     print(row)
-        ParamRow(key='lr', text='0.1', number=0.1)
-        ParamRow(key='retriever.top_k', text='5', number=5.0)
+        ParamRow(key='lr', text='0.1', number=0.1, kind='num')
+        ParamRow(key='retriever.top_k', text='5', number=5.0, kind='num')
+        ParamRow(key='mode', text='null', number=None, kind='null')
     """
     for raw_key, value in config.items():
         key = f"{prefix}{raw_key}"
@@ -39,25 +46,25 @@ def flatten_config(config: Mapping[str, Any], prefix: str = "") -> Iterator[Para
             if value:
                 yield from flatten_config(value, prefix=f"{key}.")
             else:
-                yield ParamRow(key, "{}", None)
+                yield ParamRow(key, "{}", None, JSON)
             continue
         yield ParamRow(key, *_leaf(key, value))
 
 
-def _leaf(key: str, value: Any) -> tuple[str, float | None]:
+def _leaf(key: str, value: Any) -> tuple[str, float | None, str]:
     if value is None:
-        return "null", None
+        return "null", None, NULL
     if isinstance(value, bool):
-        return ("true" if value else "false"), float(value)
+        return ("true" if value else "false"), float(value), BOOL
     if isinstance(value, int):
         # Huge ints are kept exactly as text; the number is what float() gives.
-        return str(value), float(value) if abs(value) < 2**1023 else None
+        return str(value), float(value) if abs(value) < 2**1023 else None, NUM
     if isinstance(value, float):
-        return repr(value), value if math.isfinite(value) else None
+        return repr(value), value if math.isfinite(value) else None, NUM
     if isinstance(value, str):
-        return value, None
+        return value, None, STR
     try:
-        return json.dumps(value, sort_keys=True, allow_nan=True), None
+        return json.dumps(value, sort_keys=True, allow_nan=True), None, JSON
     except (TypeError, ValueError) as e:
         raise InvalidArgumentError(
             f"param {key!r} has a value of type {type(value).__name__} that cannot be "

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from ragtrack.entities import MetricAggregate, MetricSeries, RunGroup, RunKeys
+from ragtrack.entities import MetricAggregate, MetricSeries, RunGroup, RunKeys, RunStatus
 from ragtrack.exceptions import (
     ExperimentNotFoundError,
     InvalidArgumentError,
@@ -76,6 +76,34 @@ class RunAggregatesContract:
         assert store.list_run_keys("p", "b") == RunKeys(("j",), ("m_b",))
         assert store.list_run_keys("p", "empty") == RunKeys((), ())
         assert store.list_run_keys("p").params == ("j", "k", "loose")
+
+    def test_run_keys_follow_writes_and_deletes(self, store: Store) -> None:
+        a = store.create_run(project="p", experiment="e", config={"only_a": 1, "shared": 1})
+        store.log_metrics(a.id, {"m_a": _series([1.0])})
+        b = store.create_run(project="p", config={"shared": 2, "leaf": 1})
+        store.log_params(b.id, {"added": "x"})
+        store.finish_run(b.id, status=RunStatus.COMPLETED, summary={"best": 1.0})
+        assert store.list_run_keys("p") == RunKeys(
+            ("added", "leaf", "only_a", "shared"), ("best", "m_a")
+        )
+        # The last run using a key goes, and the key goes with it.
+        store.delete_run(a.id)
+        assert store.list_run_keys("p") == RunKeys(("added", "leaf", "shared"), ("best",))
+        assert store.list_run_keys("p", "e") == RunKeys((), ())
+        # A param that becomes a dict of params is no longer a key itself.
+        store.log_params(b.id, {"leaf": {"inner": 2}})
+        assert store.list_run_keys("p").params == ("added", "leaf.inner", "shared")
+        c = store.create_run(project="p", experiment="gone", config={"in_gone": 1})
+        store.set_summary(c.id, {"m_gone": 2.0})
+        assert store.list_run_keys("p", "gone") == RunKeys(("in_gone",), ("m_gone",))
+        store.delete_experiment("p", "gone")
+        assert store.list_run_keys("p") == RunKeys(("added", "leaf.inner", "shared"), ("best",))
+        # Keys come back when a run uses them again.
+        d = store.create_run(project="p", config={"only_a": 3})
+        store.log_metrics(d.id, {"m_a": _series([2.0])})
+        assert store.list_run_keys("p") == RunKeys(
+            ("added", "leaf.inner", "only_a", "shared"), ("best", "m_a")
+        )
 
     def test_run_keys_of_unknown_project_or_experiment(self, store: Store) -> None:
         store.create_project("empty")

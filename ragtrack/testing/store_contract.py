@@ -3,7 +3,9 @@
 Subclass :class:`StoreContract` in a test module and provide a ``store``
 fixture returning a fresh, empty store (the tests of operations over many runs
 come from :class:`~ragtrack.testing._contract_aggregates.RunAggregatesContract`,
-those of bad input from :class:`~ragtrack.testing._contract_input.InputRulesContract`)::
+those of bad input from :class:`~ragtrack.testing._contract_input.InputRulesContract`,
+of param values from :class:`~ragtrack.testing._contract_params.ParamValuesContract`
+and of search columns from :class:`~ragtrack.testing._contract_columns.RunColumnsContract`)::
 
     class TestMyStore(StoreContract):
         @pytest.fixture
@@ -34,14 +36,18 @@ from ragtrack.exceptions import (
 )
 from ragtrack.storage import Store
 from ragtrack.testing._contract_aggregates import RunAggregatesContract
+from ragtrack.testing._contract_columns import RunColumnsContract
 from ragtrack.testing._contract_input import InputRulesContract
+from ragtrack.testing._contract_params import ParamValuesContract
 
 
 def series(steps: list[int], values: list[float], t0: float = 1.7e9) -> MetricSeries:
     return MetricSeries.from_lists(steps, values, [t0 + i for i in range(len(steps))])
 
 
-class StoreContract(RunAggregatesContract, InputRulesContract):
+class StoreContract(
+    RunAggregatesContract, InputRulesContract, ParamValuesContract, RunColumnsContract
+):
     """Behaviour every Store must show; see ``ragtrack/storage/_base.py``."""
 
     @pytest.fixture

@@ -54,6 +54,10 @@ def _summary(
     }
 
 
+def _param(run: str, key: str, text: str, number: float | None, kind: str) -> dict[str, Any]:
+    return {"run_id": run, "key": key, "value_text": text, "value_num": number, "kind": kind}
+
+
 @pytest.fixture(scope="module")
 def engine() -> Iterator[sa.Engine]:
     engine = sa.create_engine("sqlite://")
@@ -88,20 +92,23 @@ def engine() -> Iterator[sa.Engine]:
         conn.execute(
             params.insert(),
             [
-                {"run_id": "r1", "key": "lr", "value_text": "0.01", "value_num": 0.01},
-                {"run_id": "r1", "key": "retriever.top_k", "value_text": "5", "value_num": 5.0},
-                {"run_id": "r1", "key": "model", "value_text": "bert-base", "value_num": None},
-                {"run_id": "r1", "key": "flag", "value_text": "true", "value_num": 1.0},
-                {"run_id": "r1", "key": "модель", "value_text": "берт", "value_num": None},
-                {"run_id": "r2", "key": "lr", "value_text": "0.1", "value_num": 0.1},
-                {"run_id": "r2", "key": "retriever.top_k", "value_text": "10", "value_num": 10.0},
-                {"run_id": "r2", "key": "model", "value_text": "e5-large", "value_num": None},
-                {"run_id": "r2", "key": "flag", "value_text": "false", "value_num": 0.0},
-                {"run_id": "r2", "key": "opt", "value_text": "null", "value_num": None},
-                {"run_id": "r2", "key": "модель", "value_text": "е5", "value_num": None},
-                {"run_id": "r3", "key": "lr", "value_text": "auto", "value_num": None},
-                {"run_id": "r3", "key": "model", "value_text": "BERT-large", "value_num": None},
-                {"run_id": "r4", "key": "lr", "value_text": "0.001", "value_num": 0.001},
+                _param("r1", "lr", "0.01", 0.01, "num"),
+                _param("r1", "retriever.top_k", "5", 5.0, "num"),
+                _param("r1", "model", "bert-base", None, "str"),
+                _param("r1", "flag", "true", 1.0, "bool"),
+                _param("r1", "модель", "берт", None, "str"),
+                _param("r2", "lr", "0.1", 0.1, "num"),
+                _param("r2", "retriever.top_k", "10", 10.0, "num"),
+                _param("r2", "model", "e5-large", None, "str"),
+                _param("r2", "flag", "false", 0.0, "bool"),
+                _param("r2", "opt", "null", None, "null"),
+                _param("r2", "модель", "е5", None, "str"),
+                _param("r3", "lr", "auto", None, "str"),
+                _param("r3", "model", "BERT-large", None, "str"),
+                # Strings whose text is that of JSON null and true.
+                _param("r3", "opt", "null", None, "str"),
+                _param("r4", "flag", "true", None, "str"),
+                _param("r4", "lr", "0.001", 0.001, "num"),
             ],
         )
         conn.execute(
@@ -169,17 +176,20 @@ CASES = [
     ("params.retriever.top_k not in (5)", {"r2"}),
     ('params.model in ("bert-base", 10)', {"r1"}),
     ('params.model not in ("bert-base")', {"r2", "r3"}),
-    ("params.flag = true", {"r1"}),
-    ("params.flag != true", {"r2"}),
+    ("params.flag = true", {"r1"}),  # not r4's string "true"
+    ("params.flag != true", {"r2", "r4"}),
     ("params.flag = 1", {"r1"}),
+    ('params.flag = "true"', {"r4"}),
+    ('params.flag in ("true", "false")', {"r4"}),
+    ('params.flag != "true"', {"r1", "r2"}),
     ('params.model contains "BERT"', {"r1", "r3"}),
     ('params.model > "c"', {"r2"}),
     ("params.model is null", {"r4", "r5"}),
     ("params.model = null", {"r4", "r5"}),
     ("params.model is not null", {"r1", "r2", "r3"}),
-    ("params.opt is null", ALL),  # JSON null counts as missing
-    ("params.opt != null", set()),
-    ('params.opt = "null"', set()),
+    ("params.opt is null", ALL - {"r3"}),  # r2's JSON null counts as missing
+    ("params.opt != null", {"r3"}),  # r3's string "null" is a value
+    ('params.opt = "null"', {"r3"}),
     ('params.модель = "берт"', {"r1"}),
     ("params.`модель` is not null", {"r1", "r2"}),
     ("params.missing < 1", set()),
@@ -307,7 +317,7 @@ def test_sql_injection_matches_nothing_and_changes_nothing(engine: sa.Engine, te
     compiled = str(_query(text).compile(engine))
     assert "DROP" not in compiled and "DELETE" not in compiled and "'1'" not in compiled
     with engine.connect() as conn:
-        for table, count in ((runs, 5), (params, 14), (summaries, 8), (run_tags, 5)):
+        for table, count in ((runs, 5), (params, 16), (summaries, 8), (run_tags, 5)):
             assert conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one() == count
 
 

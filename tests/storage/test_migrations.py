@@ -3,6 +3,7 @@ revision, and refusals to touch schemas this code does not know."""
 
 from __future__ import annotations
 
+import json
 import math
 import multiprocessing
 import sqlite3
@@ -15,9 +16,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 
-from ragtrack.entities import ExperimentMetric, MetricGoal
+from ragtrack.entities import ExperimentMetric, MetricGoal, RunKeys
 from ragtrack.exceptions import SchemaVersionError
 from ragtrack.storage import open_store
+from ragtrack.storage._params import flatten_config
 from ragtrack.storage.sql import SqlStore
 from ragtrack.storage.sql._migrations import MIGRATIONS_DIR, current_revision, known_revisions
 from ragtrack.storage.sql._schema import SCHEMA_REVISION, metadata
@@ -75,6 +77,14 @@ def test_stored_database_of_every_revision_upgrades_and_keeps_its_data(
         assert store.read_logs(run.id) == "epoch 1\n"
         store.append_logs(run.id, "stdout", "again\n", batch_id="log-batch-1")
         assert store.read_logs(run.id) == "epoch 1\n"
+    if dump.stem >= "0003":
+        (kinds,) = store.search_runs("kinds", 'params.text = "null" and params.none is null')
+        assert kinds.config == {"text": "null", "none": None, "on": True}
+        assert store.search_runs("kinds", "params.on = true")
+    # Keys are listed as the head revision keeps them.
+    assert store.list_run_keys("legacy") == RunKeys(
+        ("chunk_size", "retriever.top_k"), ("best", "loss", "recall@10")
+    )
     # The upgraded store takes every write of the head revision.
     store.update_experiment("legacy", "chunking", datasets=["new"], command="python eval.py")
     assert store.get_experiment("legacy", "chunking").datasets == ("new",)
@@ -99,15 +109,19 @@ def _sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'ragtrack.db'}"
 
 
-@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of an empty database of each dialect."""
+    if request.param == "postgresql":
+        url: str = request.getfixturevalue("new_postgres_database")()
+        return url
+    return _sqlite_url(tmp_path)
+
+
 def test_0002_gives_existing_experiments_an_empty_definition_and_downgrades(
-    dialect: str, tmp_path: Path, request: pytest.FixtureRequest
+    empty_url: str,
 ) -> None:
-    url = (
-        request.getfixturevalue("new_postgres_database")()
-        if dialect == "postgresql"
-        else _sqlite_url(tmp_path)
-    )
+    url = empty_url
     _migrate(url, "0001")
     engine = sa.create_engine(url)
     with engine.begin() as conn:
@@ -139,6 +153,79 @@ def test_0002_gives_existing_experiments_an_empty_definition_and_downgrades(
     store = SqlStore(url)
     assert store.get_experiment("p", "e").datasets == ()  # the definition went with 0002
     assert store.get_run("r1").experiment == "e"
+    store.close()
+
+
+# Configs whose params' text alone reads like another kind.
+_KIND_CASES: list[tuple[str, dict[str, object]]] = [
+    ("s-null", {"v": "null"}),
+    ("j-null", {"v": None, "w": "x"}),
+    ("s-true", {"v": "true"}),
+    ("j-true", {"v": True}),
+    ("nans", {"v": "nan", "w": math.nan}),
+    ("j-json", {"v": [1, 2], "w": {}}),
+    ("s-json", {"v": "[1, 2]", "w": "{}"}),
+    ("nums", {"v": 0.5, "w": 10**400}),
+    ("s-huge", {"v": str(10**400)}),
+]
+
+
+def test_0003_decides_param_kinds_from_configs_and_lists_run_keys(empty_url: str) -> None:
+    url = empty_url
+    _migrate(url, "0002")
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO projects (name, created_at) VALUES ('p', 1.0)")
+        conn.exec_driver_sql(
+            "INSERT INTO experiments (project_id, name, created_at) VALUES (1, 'e', 1.0)"
+        )
+        for i, (run_id, config) in enumerate(_KIND_CASES):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO runs (id, project_id, experiment_id, name, status, created_at,"
+                    " config_json) VALUES (:id, 1, :eid, :id, 'completed', :t, :config)"
+                ),
+                {
+                    "id": run_id,
+                    "eid": 1 if i % 2 else None,
+                    "t": float(i),
+                    "config": json.dumps(config),
+                },
+            )
+            # The rows as revision 0002 wrote them: text and number, no kind.
+            for key, text, number, _kind in flatten_config(config):
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO params (run_id, key, value_text, value_num)"
+                        " VALUES (:r, :k, :t, :n)"
+                    ),
+                    {"r": run_id, "k": key, "t": text, "n": number},
+                )
+        conn.exec_driver_sql(
+            "INSERT INTO summaries (run_id, key, n_points, value_json) VALUES"
+            " ('j-true', 'logged', 3, NULL), ('s-null', 'explicit', 0, '1.0')"
+        )
+    engine.dispose()
+
+    store = SqlStore(url)  # migrates to head
+    with store._engine.connect() as conn:  # type: ignore[attr-defined]
+        kinds = {tuple(r) for r in conn.execute(sa.text("SELECT run_id, key, kind FROM params"))}
+    assert kinds == {
+        (run_id, row.key, row.kind)
+        for run_id, config in _KIND_CASES
+        for row in flatten_config(config)
+    }
+    assert [r.id for r in store.search_runs("p", 'params.v = "null"')] == ["s-null"]
+    assert [r.id for r in store.search_runs("p", "params.v = true")] == ["j-true"]
+    assert {r.id for r in store.search_runs("p", "params.v is null")} == {"j-null"}
+    assert store.list_run_keys("p") == RunKeys(("v", "w"), ("explicit", "logged"))
+    assert store.list_run_keys("p", "e") == RunKeys(("v", "w"), ("logged",))
+    store.close()
+
+    _migrate(url, "0002", down=True)
+    _migrate(url, "head")
+    store = SqlStore(url)
+    assert [r.id for r in store.search_runs("p", "params.v = true")] == ["j-true"]
     store.close()
 
 

@@ -3,6 +3,7 @@ store itself (on SQLite and PostgreSQL) that the contract leaves open."""
 
 from __future__ import annotations
 
+import math
 import multiprocessing
 from collections.abc import Iterator
 from pathlib import Path
@@ -201,3 +202,27 @@ def test_a_slow_loggers_small_chunks_are_compacted_when_the_run_finishes(
     history = sql_store.get_history(run.id, "loss")
     assert len(history) == 22001 and history.steps[-1] == 30_000
     assert sql_store.get_run(run.id).metrics["loss"].count == 22001
+
+
+def test_multi_row_writes_keep_nulls_extremes_and_bytes(sql_store: SqlStore) -> None:
+    # PostgreSQL writes several rows as one statement of column arrays: columns
+    # that are NULL in every row, int64 extremes and raw blobs must round-trip.
+    config = {f"s{i}": f"text {i}" for i in range(5)} | {"none": None, "big": 2**62}
+    run = sql_store.create_run(project="p", config=config)
+    steps = np.array([-(2**62), 0, 2**62], dtype=np.int64)
+    nan = np.full(3, np.nan)
+    batch = {
+        f"k{i}": MetricSeries(steps, nan if i % 2 else np.array([1.0, -np.inf, 2.5]), steps * 0.0)
+        for i in range(4)
+    }
+    sql_store.log_metrics(run.id, batch, batch_id="b1")
+    sql_store.log_metrics(run.id, batch, batch_id="b1")  # a retry: applied once
+    stored = sql_store.get_run(run.id)
+    assert stored.config == config
+    assert sql_store.search_runs("p", "params.big = 4611686018427387904 and params.none is null")
+    for key, logged in batch.items():
+        history = sql_store.get_history(run.id, key)
+        assert history.steps.tolist() == steps.tolist()
+        np.testing.assert_array_equal(history.values, logged.values)
+        assert stored.metrics[key].count == 3
+    assert math.isnan(stored.metrics["k1"].last) and stored.metrics["k0"].last == 2.5

@@ -1,8 +1,4 @@
-"""Keys and grouped metrics over a project's runs, computed by the database.
-
-``list_run_keys`` is two ``SELECT DISTINCT key`` over the params and summary
-rows of the project's runs (the ``runs (project_id, ...)`` index finds the runs,
-the primary keys of ``params`` and ``summaries`` their rows).
+"""Grouped metrics over a project's runs, computed by the database.
 
 ``aggregate_runs`` is the runs search, with the filter compiled as for
 ``search_runs``, outer-joined to each run's row of the group param and of
@@ -28,8 +24,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ragtrack.entities import MetricAggregate, RunGroup, RunKeys
+from ragtrack.entities import MetricAggregate, RunGroup
 from ragtrack.storage import _run_groups
+from ragtrack.storage._params import NULL
 from ragtrack.storage.filter import Expr
 from ragtrack.storage.sql._schema import params, runs, summaries
 from ragtrack.storage.sql._search_plan import search_query
@@ -40,30 +37,6 @@ _INT = re.compile(r"-?[0-9]+")
 _NOT_ONLY_TEXT = frozenset({"nan", "inf", "-inf", "{}"})
 # Ints from 2**1023 up are stored without a number; shorter digit strings are strings.
 _HUGE_INT_DIGITS = 308
-
-
-def run_keys(conn: sa.Connection, project_id: int, experiment_id: int | None) -> RunKeys:
-    """The param and metric keys of the project's (or experiment's) runs."""
-    scope = [runs.c.project_id == project_id]
-    if experiment_id is not None:
-        scope.append(runs.c.experiment_id == experiment_id)
-    param_keys = (
-        sa.select(params.c.key)
-        .distinct()
-        .select_from(runs.join(params, params.c.run_id == runs.c.id))
-        .where(*scope)
-    )
-    # A summary row is a logged series, an explicit value, or both (as RunRecord.summary).
-    metric_keys = (
-        sa.select(summaries.c.key)
-        .distinct()
-        .select_from(runs.join(summaries, summaries.c.run_id == runs.c.id))
-        .where(*scope, sa.or_(summaries.c.n_points > 0, summaries.c.value_json.is_not(None)))
-    )
-    return RunKeys(
-        params=tuple(sorted(conn.execute(param_keys).scalars())),
-        metrics=tuple(sorted(conn.execute(metric_keys).scalars())),
-    )
 
 
 def run_groups(
@@ -142,7 +115,7 @@ class _GroupedRuns:
                 param.c.run_id == runs.c.id,
                 param.c.key == self.group_by,
                 # JSON null counts as missing, as in filters.
-                param.c.value_text != "null",
+                param.c.kind != NULL,
             ),
         )
         for row, key in zip(self.rows, self.metrics, strict=True):

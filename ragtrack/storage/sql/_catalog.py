@@ -17,7 +17,7 @@ from ragtrack.exceptions import (
     ProjectNotFoundError,
 )
 from ragtrack.storage._input import checked_lookup, checked_text
-from ragtrack.storage.sql import _experiments
+from ragtrack.storage.sql import _experiments, _run_keys
 from ragtrack.storage.sql._connection import SqlConnection
 from ragtrack.storage.sql._schema import experiments, projects, runs
 from ragtrack.storage.sql._upsert import insert_ignoring_conflicts_for
@@ -190,6 +190,7 @@ class SqlCatalog(SqlConnection):
             # The row lock makes runs created concurrently (PostgreSQL) wait for
             # this transaction instead of slipping in between the two deletes.
             eid = _experiments.require_id(conn, project, pid, name, lock=True)
+            _run_keys.mark_stale(conn, pid)
             # Each run's params, tags, summaries, chunks, batch ids and logs go
             # by ON DELETE CASCADE (SQLite: PRAGMA foreign_keys=ON, see _engine).
             deleted = conn.execute(runs.delete().where(runs.c.experiment_id == eid)).rowcount

@@ -12,9 +12,14 @@ Two rules keep results predictable:
 
 * Every leaf condition is two-valued (never SQL NULL), so ``not X`` is the exact
   complement of ``X``: a nullable column is tested ``IS NOT NULL`` first.
-* A param whose value is JSON ``null`` (stored as the text ``'null'``) counts as
-  missing, and negative conditions (``!=``, ``not in``) on params and metrics
-  only match runs that have a value.
+* A param whose value is JSON ``null`` (``kind = 'null'``) counts as missing,
+  and negative conditions (``!=``, ``not in``) on params and metrics only
+  match runs that have a value.
+
+A param is compared by its kind (see ``_params.py``): a number with the
+numeric column (booleans count as 1 and 0), ``true``/``false`` with booleans
+only, and a string with the text of strings, numbers and JSON values, never
+with a boolean's or null's text.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from ragtrack.storage._params import BOOL, NULL
 from ragtrack.storage.filter import And as AndExpr
 from ragtrack.storage.filter import (
     Comparison,
@@ -92,7 +98,7 @@ def filter_clause(
         >>> print(sa.select(runs.c.id).where(clause))  # doctest: +NORMALIZE_WHITESPACE
         SELECT runs.id FROM runs WHERE EXISTS (SELECT * FROM params
         WHERE params.run_id = runs.id AND params.key = :key_1
-        AND params.value_text != :value_text_1 AND params.value_num < :value_num_1)
+        AND params.kind != :kind_1 AND params.value_num < :value_num_1)
     """
     if isinstance(expr, AndExpr):
         return sa.and_(
@@ -156,26 +162,34 @@ def _exists(run_id: sa.ColumnElement[Any], *conditions: Clause) -> Clause:
 
 
 def _param_exists(key: str | None, *conditions: Clause) -> Clause:
-    return _exists(params.c.run_id, params.c.key == key, params.c.value_text != "null", *conditions)
+    return _exists(params.c.run_id, params.c.key == key, params.c.kind != NULL, *conditions)
 
 
-def _param_column(value: Value) -> tuple[sa.ColumnElement[Any], Value]:
-    """The params column a literal compares with, and the value to bind."""
+def _is_text() -> Clause:
+    # The text of a boolean ("true") or null ("null") is not a string value.
+    return params.c.kind.not_in((BOOL, NULL))
+
+
+def _param_compare(op: str, value: Value) -> Clause:
+    """The condition on one params row that ``<param> op value`` stands for."""
     if isinstance(value, bool):
-        return params.c.value_text, "true" if value else "false"
+        return sa.and_(params.c.kind == BOOL, _COMPARE[op](params.c.value_num, float(value)))
     if isinstance(value, float):
-        return params.c.value_num, value
-    return params.c.value_text, value
+        return _COMPARE[op](params.c.value_num, value)
+    return sa.and_(_is_text(), _COMPARE[op](params.c.value_text, value))
 
 
 def _param_equals_any(values: tuple[Value, ...]) -> Clause:
     nums = [v for v in values if isinstance(v, float)]
-    texts = [_param_column(v)[1] for v in values if not isinstance(v, float)]
-    parts = []
+    bools = [float(v) for v in values if isinstance(v, bool)]
+    texts = [v for v in values if isinstance(v, str)]
+    parts: list[Clause] = []
     if nums:
         parts.append(params.c.value_num.in_(nums))
+    if bools:
+        parts.append(sa.and_(params.c.kind == BOOL, params.c.value_num.in_(bools)))
     if texts:
-        parts.append(params.c.value_text.in_(texts))
+        parts.append(sa.and_(_is_text(), params.c.value_text.in_(texts)))
     return sa.or_(*parts)
 
 
@@ -192,10 +206,10 @@ def _param_clause(leaf: Leaf) -> Clause:
             return _param_exists(key, matches)
         # One row per (run, key), so "has the param, and it is none of these".
         return sa.and_(_param_exists(key), sa.not_(_param_exists(key, matches)))
-    column, value = _param_column(leaf.value)
     if leaf.op == "!=":
-        return sa.and_(_param_exists(key), sa.not_(_param_exists(key, column == value)))
-    return _param_exists(key, _COMPARE[leaf.op](column, value))
+        equal = _param_compare("=", leaf.value)
+        return sa.and_(_param_exists(key), sa.not_(_param_exists(key, equal)))
+    return _param_exists(key, _param_compare(leaf.op, leaf.value))
 
 
 # -- metrics and tags -------------------------------------------------------------
@@ -305,7 +319,7 @@ def _param_scalar(field: Field, column: sa.ColumnElement[Any]) -> sa.ColumnEleme
         .where(
             params.c.run_id == runs.c.id,
             params.c.key == field.key,
-            params.c.value_text != "null",
+            params.c.kind != NULL,
         )
         .correlate(runs)
         .scalar_subquery()

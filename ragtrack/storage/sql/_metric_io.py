@@ -20,7 +20,7 @@ from ragtrack.storage._input import checked_batch_id, checked_times, readable_ti
 from ragtrack.storage._keys import validate_key
 from ragtrack.storage.sql._driver import DriverStatement
 from ragtrack.storage.sql._schema import metric_batches, metric_chunks, summaries
-from ragtrack.storage.sql._upsert import insert_ignoring_conflicts_for, upsert
+from ragtrack.storage.sql._upsert import insert_ignoring_conflicts_for, insert_many, upsert
 
 # numpy, MetricSeries and the chunk codec are imported where points are handled:
 # opening a store to search or list runs need none of them, and numpy alone
@@ -79,7 +79,6 @@ def _series_state(n_keys: int) -> DriverStatement:
     )
 
 
-_INSERT_CHUNKS = DriverStatement(lambda dialect: metric_chunks.insert())
 _TAIL_CHUNKS = sa.select(
     metric_chunks.c.key,
     metric_chunks.c.n_points,
@@ -108,8 +107,9 @@ _SUMMARY_COLUMNS = (
 )
 
 
-def write_metrics(conn: sa.Connection, run_id: str, batch: Mapping[str, MetricSeries]) -> None:
-    """Append each series to its chunks and fold it into its summary row.
+def write_metrics(conn: sa.Connection, run_id: str, batch: Mapping[str, MetricSeries]) -> list[str]:
+    """Append each series to its chunks and fold it into its summary row;
+    returns the keys the run had no summary row of before.
 
     The summary row records where the series' last chunk is; a small last chunk
     is read, merged with the new points and rewritten, so slow loggers do not
@@ -117,7 +117,7 @@ def write_metrics(conn: sa.Connection, run_id: str, batch: Mapping[str, MetricSe
     """
     keys = [k for k, s in batch.items() if len(s)]
     if not keys:
-        return
+        return []
     from ragtrack.entities.metric import MetricSeries
     from ragtrack.storage.sql import _chunks
 
@@ -155,8 +155,9 @@ def write_metrics(conn: sa.Connection, run_id: str, batch: Mapping[str, MetricSe
         row = _fold_summary(run_id, key, series, old)
         row["tail_seq"], row["tail_points"] = seq - 1, len(pieces[-1])
         summary_rows.append(row)
-    _INSERT_CHUNKS.executemany(conn, chunk_rows)
+    insert_many(conn, metric_chunks, chunk_rows)
     upsert(conn, summaries, summary_rows, keys=("run_id", "key"), update=_SUMMARY_COLUMNS)
+    return [k for k in keys if k not in state]
 
 
 #: A series whose chunks hold fewer points than this on average when its run
@@ -212,7 +213,7 @@ def compact_metrics(conn: sa.Connection, run_id: str) -> None:
             blobs = _chunks.encode_raw(steps[piece], values[piece], micros[piece])
             new_rows.append(_chunk_row(run_id, key, seq, len(steps[piece]), blobs))
         conn.execute(_DELETE_KEY_CHUNKS, params)
-        _INSERT_CHUNKS.executemany(conn, new_rows)
+        insert_many(conn, metric_chunks, new_rows)
         last = new_rows[-1]
         tail = {"rid": run_id, "k": key, "seq": last["seq"], "points": last["n_points"]}
         conn.execute(_SET_TAIL, tail)

@@ -19,6 +19,15 @@ Why the shapes:
   parsing. There is deliberately no (key, value) index: the filter compiler's
   correlated EXISTS never uses one, and it spread each new run's params over
   one index page per key, tripling the pages a run creation commits.
+  ``kind`` says which JSON type the value had (see ``_params.py``): the text
+  of the string ``"null"`` and of JSON ``null`` is the same.
+* ``run_keys`` lists the param and metric keys used by the runs of each
+  project and experiment, so the runs table learns its columns from a few
+  rows instead of scanning every run's params and summaries. Writes add keys
+  (``INSERT ... ON CONFLICT DO NOTHING``, only for keys new to a run); writes
+  that can remove the last use of a key (deleting runs, a param turning into
+  a dict) set ``projects.keys_stale`` instead, and the next reader rebuilds
+  the project's rows from the params and summaries (see ``_run_keys.py``).
 * Small per-run tables are clustered on their primary key (SQLite
   ``WITHOUT ROWID``), which saves a separate primary-key index per table.
 """
@@ -28,7 +37,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 #: The Alembic revision this code reads and writes. Bump with every migration.
-SCHEMA_REVISION = "0002"
+SCHEMA_REVISION = "0003"
 
 metadata = sa.MetaData()
 
@@ -40,6 +49,8 @@ projects = sa.Table(
     sa.Column("created_at", sa.Float, nullable=False),
     # Numbers generated run names ("swift-river-12") without counting runs.
     sa.Column("runs_created", sa.BigInteger, nullable=False, server_default="0"),
+    # run_keys may list keys no run uses any more: rebuild before reading.
+    sa.Column("keys_stale", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 
 experiments = sa.Table(
@@ -106,6 +117,24 @@ params = sa.Table(
     sa.Column("key", sa.String(250), primary_key=True),
     sa.Column("value_text", sa.Text, nullable=False),
     sa.Column("value_num", sa.Float, nullable=True),
+    sa.Column("kind", sa.String(8), nullable=False, server_default="str"),
+    sqlite_with_rowid=False,
+)
+
+run_keys = sa.Table(
+    "run_keys",
+    metadata,
+    sa.Column(
+        "project_id",
+        sa.Integer,
+        sa.ForeignKey("projects.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    # 0 for runs outside any experiment: a primary key column cannot be NULL.
+    sa.Column("experiment_id", sa.Integer, primary_key=True),
+    # "params" or "metrics", as the filter fields are named.
+    sa.Column("field", sa.String(8), primary_key=True),
+    sa.Column("key", sa.String(250), primary_key=True),
     sqlite_with_rowid=False,
 )
 

@@ -65,6 +65,10 @@ def _is_metric_value(field: Field) -> bool:
     return field.name == "metrics" and field.aggregate in (None, "value")
 
 
+def _project_id(name: str) -> sa.ScalarSelect[int]:
+    return sa.select(projects.c.id).where(projects.c.name == name).scalar_subquery()
+
+
 def search_query(
     columns: list[sa.ColumnElement[Any]],
     project: str | None,
@@ -94,7 +98,11 @@ def search_query(
         order = [first, *order_clauses(keys[1:], stale_before=stale_before)]
         driving = (metric, row)
     if project is not None:
-        query = query.where(projects.c.name == project)
+        # By id, from a subquery the database runs once: a condition on the
+        # joined name hid the project from the planner, so PostgreSQL sorted
+        # all 100,000 runs of a project for its newest 50 (~90 ms) instead of
+        # walking ix_runs_project_created backwards (~1 ms).
+        query = query.where(runs.c.project_id == _project_id(project))
     if expr is not None:
         query = query.where(filter_clause(expr, stale_before=stale_before, driving=driving))
     return query.order_by(*order, runs.c.created_at.desc(), runs.c.id)

@@ -34,25 +34,26 @@ from ragtrack.storage._input import (
 )
 from ragtrack.storage._keys import validate_key
 from ragtrack.storage._names import new_run_id, new_run_name
-from ragtrack.storage._params import deep_merge, flatten_config, to_plain
+from ragtrack.storage._params import ParamRow, deep_merge, flatten_config, to_plain
 from ragtrack.storage._run_groups import checked_group_args
-from ragtrack.storage.sql import _aggregates, _experiments, _metric_io
+from ragtrack.storage.sql import _aggregates, _experiments, _metric_io, _run_keys
 from ragtrack.storage.sql._catalog import SqlCatalog
 from ragtrack.storage.sql._connection import RUN_EXISTS
 from ragtrack.storage.sql._driver import DriverStatement
 from ragtrack.storage.sql._records import load_records, run_columns, runs_from
 from ragtrack.storage.sql._schema import params, projects, run_logs, run_tags, runs, summaries
 from ragtrack.storage.sql._search_plan import search_query
-from ragtrack.storage.sql._upsert import claim_project, upsert
+from ragtrack.storage.sql._upsert import claim_project, insert_many, upsert
 from ragtrack.storage.sql._write_values import dumps, run_updates, summary_rows
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from ragtrack.entities.metric import MetricSeries
 
 # Statements on hot paths are built once: building costs more than running them.
 _UPDATE_RUN = runs.update().where(runs.c.id == sa.bindparam("rid"))
 _INSERT_RUN = DriverStatement(lambda dialect: runs.insert())
-_INSERT_PARAMS = DriverStatement(lambda dialect: params.insert())
 _INSERT_TAGS = DriverStatement(lambda dialect: run_tags.insert())
 
 
@@ -153,13 +154,8 @@ class SqlStore(SqlCatalog, Store):
                     field="experiment",
                 ) from e
             if param_rows:
-                _INSERT_PARAMS.executemany(
-                    conn,
-                    [
-                        {"run_id": run_id, "key": k, "value_text": t, "value_num": v}
-                        for k, t, v in param_rows
-                    ],
-                )
+                insert_many(conn, params, _param_values(run_id, param_rows))
+                _run_keys.add(conn, pid, eid, _run_keys.PARAMS, (r.key for r in param_rows))
             if tag_list:
                 _INSERT_TAGS.executemany(conn, [{"run_id": run_id, "tag": t} for t in tag_list])
         return RunRecord(
@@ -312,6 +308,7 @@ class SqlStore(SqlCatalog, Store):
     def delete_run(self, run_id: str) -> None:
         checked_lookup(run_id, "run_id")
         with self._write() as conn:
+            _run_keys.mark_stale_for_run(conn, run_id)
             # Children are deleted by ON DELETE CASCADE.
             if not conn.execute(runs.delete().where(runs.c.id == run_id)).rowcount:
                 raise RunNotFoundError(f"no run with id {run_id!r}")
@@ -345,15 +342,53 @@ class SqlStore(SqlCatalog, Store):
 
     def count_runs(self, project: str | None = None, filter: str | None = None) -> int:
         _check_search_args(project, filter)
-        query = search_query(
-            [runs.c.id],
-            project,
-            run_filter.parse_filter(filter or ""),
-            [],
-            stale_before=self._stale_before(),
-        ).subquery()
+        # Unordered: sorting every matching run only to count them cost most of
+        # a count over 100,000 runs.
+        query = (
+            search_query(
+                [runs.c.id],
+                project,
+                run_filter.parse_filter(filter or ""),
+                [],
+                stale_before=self._stale_before(),
+            )
+            .order_by(None)
+            .subquery()
+        )
         with self._read() as conn:
             return int(conn.execute(sa.select(sa.func.count()).select_from(query)).scalar_one())
+
+    def search_columns(
+        self,
+        project: str,
+        filter: str | None = None,
+        order_by: str | Sequence[str] | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+        *,
+        params: Sequence[str] | None = None,
+        metrics: Sequence[str] | None = None,
+    ) -> dict[str, np.ndarray[Any, Any]]:
+        from ragtrack.storage.sql import _columns  # numpy: only for analysis code
+
+        if limit is not None:
+            _check_count(limit, "limit")
+        _check_count(offset, "offset")
+        expr = run_filter.parse_filter(filter or "")
+        order = run_filter.parse_order_by(order_by)
+        param_keys, metric_keys = self._column_keys(project, params, metrics)
+        with self._read() as conn:
+            return _columns.search_columns(
+                conn,
+                project,
+                expr,
+                order,
+                limit,
+                offset,
+                stale_before=self._stale_before(),
+                params=param_keys,
+                metrics=metric_keys,
+            )
 
     # -- over many runs (SQL in _aggregates.py) ----------------------------------------
 
@@ -366,7 +401,11 @@ class SqlStore(SqlCatalog, Store):
             eid = None
             if experiment is not None:
                 eid = _experiments.require_id(conn, project, pid, experiment)
-            return _aggregates.run_keys(conn, pid, eid)
+            if not _run_keys.is_stale(conn, pid):
+                return _run_keys.read(conn, pid, eid)
+        with self._write() as conn:
+            _run_keys.rebuild(conn, pid)
+            return _run_keys.read(conn, pid, eid)
 
     def aggregate_runs(
         self,
@@ -391,24 +430,25 @@ class SqlStore(SqlCatalog, Store):
         checked_lookup(run_id, "run_id")
         plain = checked_json(to_plain(dict(config)), "config")
         with self._write() as conn:
-            current = conn.execute(
-                sa.select(runs.c.config_json).where(runs.c.id == run_id)
-            ).scalar()
-            if current is None:
+            found = conn.execute(
+                sa.select(runs.c.config_json, runs.c.project_id, runs.c.experiment_id).where(
+                    runs.c.id == run_id
+                )
+            ).first()
+            if found is None:
                 raise RunNotFoundError(f"no run with id {run_id!r}")
-            merged = deep_merge(json.loads(current), plain)
+            current, pid, eid = json.loads(found[0]), found[1], found[2]
+            merged = deep_merge(current, plain)
             rows = list(flatten_config(merged))
             conn.execute(runs.update().where(runs.c.id == run_id).values(config_json=dumps(merged)))
             # A key may have changed from a leaf to a dict (or back): rewrite all rows.
             conn.execute(params.delete().where(params.c.run_id == run_id))
             if rows:
-                conn.execute(
-                    params.insert(),
-                    [
-                        {"run_id": run_id, "key": k, "value_text": t, "value_num": v}
-                        for k, t, v in rows
-                    ],
-                )
+                conn.execute(params.insert(), _param_values(run_id, rows))
+            keys = {r.key for r in rows}
+            if any(r.key not in keys for r in flatten_config(current)):
+                _run_keys.mark_stale(conn, pid)
+            _run_keys.add(conn, pid, eid, _run_keys.PARAMS, sorted(keys))
 
     def set_summary(self, run_id: str, values: Mapping[str, Any]) -> None:
         checked_lookup(run_id, "run_id")
@@ -421,6 +461,7 @@ class SqlStore(SqlCatalog, Store):
 
     def _set_summary_rows(self, conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
         upsert(conn, summaries, rows, keys=("run_id", "key"), update=("value", "value_json"))
+        _run_keys.add_for_run(conn, rows[0]["run_id"], _run_keys.METRICS, (r["key"] for r in rows))
 
     def set_metadata(self, run_id: str, metadata: Mapping[str, Any]) -> None:
         checked_lookup(run_id, "run_id")
@@ -471,7 +512,8 @@ class SqlStore(SqlCatalog, Store):
         try:
             if batch_id is not None and not _metric_io.claim_batch(conn, run_id, batch_id):
                 return
-            _metric_io.write_metrics(conn, run_id, batch)
+            new_keys = _metric_io.write_metrics(conn, run_id, batch)
+            _run_keys.add_for_run(conn, run_id, _run_keys.METRICS, new_keys)
         except sa.exc.IntegrityError as e:
             if conn.execute(RUN_EXISTS, {"rid": run_id}).scalar() is None:
                 raise RunNotFoundError(f"no run with id {run_id!r}") from e
@@ -573,6 +615,13 @@ def _apply_tags(conn: sa.Connection, run_id: str, add: list[str], remove: list[s
         conn.execute(
             run_tags.delete().where(run_tags.c.run_id == run_id, run_tags.c.tag.in_(remove))
         )
+
+
+def _param_values(run_id: str, rows: Sequence[ParamRow]) -> list[dict[str, Any]]:
+    return [
+        {"run_id": run_id, "key": k, "value_text": t, "value_num": v, "kind": kind}
+        for k, t, v, kind in rows
+    ]
 
 
 def _is_unique_violation(e: sa.exc.IntegrityError) -> bool:

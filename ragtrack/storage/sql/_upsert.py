@@ -54,11 +54,67 @@ def upsert(
 ) -> None:
     """Insert ``rows``; on a conflict of ``keys`` overwrite the ``update`` columns
     (or do nothing when ``update`` is empty). Every row must have the same keys."""
+    if len(rows) > 1 and conn.dialect.name == "postgresql":
+        _unnest_insert(table, tuple(rows[0]), tuple(keys), tuple(update)).execute(
+            conn, _as_arrays(rows)
+        ).close()
+        return
     stmt = _upsert_driver(table, tuple(rows[0]), tuple(keys), tuple(update))
     if len(rows) == 1:
         stmt.execute(conn, rows[0]).close()
     else:
         stmt.executemany(conn, rows)
+
+
+def insert_many(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert ``rows`` (every row with the same keys) in one statement or one
+    ``executemany``, whichever the driver runs faster."""
+    if not rows:
+        return
+    if len(rows) > 1 and conn.dialect.name == "postgresql":
+        _unnest_insert(table, tuple(rows[0]), None, ()).execute(conn, _as_arrays(rows)).close()
+    else:
+        _insert_driver(table, tuple(rows[0])).executemany(conn, rows)
+
+
+@functools.cache
+def _insert_driver(table: sa.Table, columns: tuple[str, ...]) -> DriverStatement:
+    return DriverStatement(lambda dialect: table.insert(), columns)
+
+
+@functools.cache
+def _unnest_insert(
+    table: sa.Table, columns: tuple[str, ...], keys: tuple[str, ...] | None, update: tuple[str, ...]
+) -> DriverStatement:
+    """``INSERT ... SELECT * FROM unnest(<one array per column>)`` for PostgreSQL.
+
+    psycopg's ``executemany`` sends one Bind/Execute per row: ~100 µs of client
+    time each, 5 ms for a metric batch of 25 keys (its chunks and summaries).
+    One statement whose parameters are column arrays costs one round trip and
+    one parse however many rows it carries, and its text (so its prepared
+    plan) does not depend on the row count.
+    """
+    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+    quote = dialect.identifier_preparer.quote
+    arrays = ", ".join(
+        f"CAST(:{name} AS {table.c[name].type.compile(dialect=dialect)}[])" for name in columns
+    )
+    sql = (
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
+        f"SELECT * FROM unnest({arrays})"
+    )
+    if keys is not None:
+        target = ", ".join(quote(k) for k in keys)
+        if update:
+            sets = ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in update)
+            sql += f" ON CONFLICT ({target}) DO UPDATE SET {sets}"
+        else:
+            sql += f" ON CONFLICT ({target}) DO NOTHING"
+    return DriverStatement(lambda d: sa.text(sql), binary=True)
+
+
+def _as_arrays(rows: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:
+    return {name: [row[name] for row in rows] for name in rows[0]}
 
 
 @functools.cache

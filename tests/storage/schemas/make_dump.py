@@ -8,7 +8,8 @@ the output beside the older dumps (they are never regenerated)::
 It logs what every dump holds — project ``legacy``, experiment ``chunking``, one
 finished run ``old-run`` with params, a tag, 30 steps of ``loss`` and
 ``recall@10`` and a summary value — plus what the revision added (0002: the
-experiment's definition and a log chunk with a batch id), then writes
+experiment's definition and a log chunk with a batch id; 0003: a run in project
+``kinds`` whose params are the string ``"null"`` and JSON ``null``), then writes
 ``<revision>.sql`` with :meth:`sqlite3.Connection.iterdump`.
 """
 
@@ -52,6 +53,7 @@ def main() -> None:
         run.summary["best"] = 0.9
         run.finish()
         store.append_logs(run.id, "stdout", "epoch 1\n", batch_id="log-batch-1")
+        store.create_run(project="kinds", config={"text": "null", "none": None, "on": True})
         store.close()
         con = sqlite3.connect(Path(directory) / "ragtrack.db")
         dump = "\n".join(con.iterdump()) + "\n"
