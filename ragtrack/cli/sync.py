@@ -154,6 +154,7 @@ def _send_journal(path: Path) -> dict[str, Any]:
         "status": "in_use",
         "sent": 0,
         "rejected": 0,
+        "dropped": 0,
         "remaining": 0,
         "dead": 0,
         "runs": [],
@@ -190,6 +191,7 @@ def _deliver(journal: _spool.Journal, url: str, result: dict[str, Any]) -> None:
         status="unreachable" if delivery.remaining else "delivered",
         sent=delivery.sent,
         rejected=delivery.rejected,
+        dropped=delivery.dropped,
         remaining=delivery.remaining,
         runs=sorted(delivery.runs),
         error=delivery.error,
@@ -211,6 +213,8 @@ def _describe(r: dict[str, Any]) -> list[str]:
             text += f"; {r['remaining']} remain in {r['path']} ({r['error']})"
         lines.append(text)
     lines += [f"  rejected: {reason}" for reason in r["rejections"]]
+    if r["dropped"]:
+        lines.append(f"  dropped {r['dropped']} writes of runs deleted from {r['url']} meanwhile")
     if r["dead"]:
         lines.append(
             f"{r['path']}: keeps {r['dead']} writes the server rejected (table dead); "

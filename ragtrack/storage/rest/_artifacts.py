@@ -50,6 +50,7 @@ from ragtrack.storage.rest._http import (
     RETRY_DELAYS,
     HttpTransport,
     error_payload,
+    is_unavailable,
     quote,
     rebuild_error,
 )
@@ -217,8 +218,9 @@ class RestArtifactStore(ArtifactStore):
 
 def response_error(status: int, body: bytes, request: str) -> RagtrackError:
     """The exception for an error answer to ``request`` (``"GET http://..."``):
-    the one its error body names, else one chosen by status; 5xx and 429 are
-    StoreUnavailableError (worth retrying later).
+    the one its error body names, else one chosen by status; answers that mean
+    "try again later" (:func:`~ragtrack.storage.rest._http.is_unavailable`) are
+    StoreUnavailableError.
 
     Example:
         >>> body = b'{"error": {"code": "ARTIFACT_NOT_FOUND", "message": "gone", "field": "path"}}'
@@ -228,7 +230,7 @@ def response_error(status: int, body: bytes, request: str) -> RagtrackError:
         'StoreUnavailableError'
     """
     payload = error_payload(body)
-    if status >= 500 or status == 429:
+    if is_unavailable(status, payload):
         detail = f": {payload[1]}" if payload else ""
         return StoreUnavailableError(f"{request} answered HTTP {status}{detail}")
     if payload is not None:
