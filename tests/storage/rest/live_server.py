@@ -16,8 +16,9 @@ from ragtrack.storage.sql._schema import metadata
 
 
 @contextmanager
-def serve(store: Store, *, token: str | None = None) -> Iterator[str]:
-    """Serve ``store`` on 127.0.0.1 until the block ends; yields the server URL."""
+def serve(store: Store, *, token: str | None = None, port: int = 0) -> Iterator[str]:
+    """Serve ``store`` on 127.0.0.1 (on ``port``, default any free one) until the
+    block ends; yields the server URL."""
     pytest.importorskip("fastapi", reason="the server needs pip install 'ragtrack[server]'")
     import uvicorn
 
@@ -26,7 +27,7 @@ def serve(store: Store, *, token: str | None = None) -> Iterator[str]:
 
     app = create_app(store, None, ServerSettings(auth_token=token))
     # ws="none": the websockets import warns, and warnings are errors here.
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", ws="none")
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="none")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
     thread.start()
