@@ -37,7 +37,11 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ragtrack.exceptions import ArtifactNotFoundError, InvalidArgumentError, StoreError
-from ragtrack.storage.artifacts._paths import RESERVED_PREFIX, validate_artifact_path
+from ragtrack.storage.artifacts._paths import (
+    RESERVED_PREFIX,
+    checked_listed_path,
+    validate_artifact_path,
+)
 
 #: Bytes read from a source (and copied to a destination) at a time.
 CHUNK_SIZE = 1 << 20
@@ -171,8 +175,13 @@ class ArtifactStore(abc.ABC):
             tree = self.list(run_id, f"{path}/")
             if not tree:
                 raise
-            for item in tree:
-                self._download_file(run_id, item.path, target / item.path[len(path) + 1 :])
+            # Every listed path is checked before the first file is written.
+            relative = [
+                checked_listed_path(item.path, f"{path}/", repr(self))[len(path) + 1 :]
+                for item in tree
+            ]
+            for item, rel in zip(tree, relative, strict=True):
+                self._download_file(run_id, item.path, target / rel)
             return target
         with source:
             _copy_to_file(source, target)

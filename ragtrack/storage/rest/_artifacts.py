@@ -40,6 +40,7 @@ from ragtrack.exceptions import (
 )
 from ragtrack.storage.artifacts._base import CHUNK_SIZE, ArtifactInfo, ArtifactStore
 from ragtrack.storage.artifacts._paths import (
+    checked_listed_path,
     validate_artifact_path,
     validate_artifact_prefix,
     validate_run_id,
@@ -175,6 +176,8 @@ class RestArtifactStore(ArtifactStore):
             next_cursor = data.get("next_cursor")
         except (KeyError, TypeError, AttributeError) as e:
             raise StoreError(f"unexpected artifact listing from {self.url}: {data!r}") from e
+        for artifact in page:  # a hostile server must not steer downloads out of their folder
+            checked_listed_path(artifact.path, prefix, self.url)
         return page, next_cursor
 
     def _stream(
