@@ -28,6 +28,7 @@ from __future__ import annotations
 import abc
 import builtins
 import hashlib
+import logging
 import os
 import secrets
 import shutil
@@ -42,6 +43,8 @@ from ragtrack.storage.artifacts._paths import (
     checked_listed_path,
     validate_artifact_path,
 )
+
+logger = logging.getLogger("ragtrack")
 
 #: Bytes read from a source (and copied to a destination) at a time.
 CHUNK_SIZE = 1 << 20
@@ -116,9 +119,12 @@ class ArtifactStore(abc.ABC):
         under ``name/``; ``name`` defaults to the file or directory's base name.
 
         Every artifact path is checked before the first upload, so a bad file
-        name fails the call without storing anything. Symbolic links to files
-        are stored as the files they point to; links to directories and
-        special files (FIFOs, sockets) are skipped.
+        name fails the call without storing anything. Inside a directory,
+        symbolic links to files *in that directory* are stored as the files
+        they point to; links that lead outside it are skipped with a warning
+        (a link to ``~/.ssh/id_rsa`` in an output folder must not be uploaded),
+        and links to directories and special files (FIFOs, sockets) are skipped.
+        ``local_path`` itself may be a link: the caller named it.
 
         Example:
             >>> import tempfile, pathlib
@@ -219,14 +225,34 @@ def stream_copy(source: BinaryIO, write: Callable[[bytes], object], what: str) -
 
 
 def _walk_files(directory: Path) -> list[tuple[str, Path]]:
-    """(relative ``/`` path, file) of every regular file under ``directory``, sorted."""
+    """(relative ``/`` path, file) of every regular file under ``directory``,
+    sorted; symbolic links that lead outside it are left out, with a warning."""
     found = []
+    outside = []
+    root_real = os.path.realpath(directory)
     for root, dirs, files in os.walk(directory):
         dirs.sort()
         for file_name in files:
             file = Path(root, file_name)
-            if file.is_file():  # follows file symlinks; skips FIFOs, sockets, dangling links
-                found.append((file.relative_to(directory).as_posix(), file))
+            if not file.is_file():  # FIFOs, sockets, dangling links
+                continue
+            relative = file.relative_to(directory).as_posix()
+            if (
+                file.is_symlink()
+                and os.path.commonpath([root_real, os.path.realpath(file)]) != root_real
+            ):
+                outside.append(relative)
+                continue
+            found.append((relative, file))
+    if outside:
+        logger.warning(
+            "ragtrack: not uploading %d symbolic link%s in %s that lead%s outside it: %s",
+            len(outside),
+            "s" if len(outside) != 1 else "",
+            directory,
+            "" if len(outside) != 1 else "s",
+            ", ".join(sorted(outside)[:10]) + (", ..." if len(outside) > 10 else ""),
+        )
     return sorted(found)
 
 
