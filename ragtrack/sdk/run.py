@@ -221,7 +221,9 @@ class Run:
 
         Unlike :meth:`log`, this uploads now and returns when the files are
         stored (with their sizes and sha256 digests), into the store's artifact
-        location (docs/artifacts.md). A missing ``local_path`` or a bad ``name``
+        location (docs/artifacts.md). With a server that cannot be reached,
+        the files are copied into the spool and uploaded when it answers
+        (``finish`` waits for them like for points). A missing ``local_path`` or a bad ``name``
         raises InvalidArgumentError before anything is stored.
 
         Example:
@@ -236,8 +238,12 @@ class Run:
 
         if self._writer.gone:
             return []  # the run was deleted meanwhile (warned once): nothing to attach to
+        artifacts = artifact_store_of(self._store)
         try:
-            return artifact_store_of(self._store).upload(self.id, local_path, name)
+            upload = getattr(self._store, "upload_artifacts", None)
+            if upload is not None:  # a server store: what it cannot take now waits in the spool
+                return list(upload(self.id, artifacts, local_path, name))
+            return artifacts.upload(self.id, local_path, name)
         except RunNotFoundError:
             self._writer.lost()
             return []

@@ -63,6 +63,8 @@ from ragtrack.storage.rest import _wire
 SPOOL_DIR_ENV = "RAGTRACK_SPOOL_DIR"
 #: File name suffix of journals.
 SUFFIX = ".spool.sqlite"
+#: Suffix of the folder next to a journal holding copies of artifacts to upload.
+FILES_SUFFIX = ".files"
 #: Journal format; a newer ragtrack may read older journals, never the reverse.
 FORMAT_VERSION = "1"
 
@@ -174,6 +176,11 @@ class Journal:
         self._delivered = 0
         row = conn.execute("SELECT value FROM meta WHERE key = 'url'").fetchone()
         self.url: str | None = row[0] if row else None
+
+    @property
+    def files_dir(self) -> Path:
+        """Where copies of artifact files waiting to be uploaded live, next to the journal."""
+        return self.path.with_name(self.path.name + FILES_SUFFIX)
 
     @classmethod
     def create(cls, spool_dir: str | os.PathLike[str], url: str) -> Journal:
@@ -357,6 +364,8 @@ class Journal:
                     with contextlib.suppress(OSError):
                         os.unlink(f"{self.path}{suffix}")
                 with contextlib.suppress(OSError):
+                    self.files_dir.rmdir()  # its copies go as they are delivered
+                with contextlib.suppress(OSError):
                     self.path.parent.rmdir()  # fails (ignored) while other journals remain
             os.close(self._fd)
         return empty
@@ -512,6 +521,24 @@ def _run_append_logs(store: Store, run_id: str, p: Mapping[str, Any]) -> None:
     store.append_logs(run_id, p["stream"], p["text"], p["batch_id"])
 
 
+def _enc_put_artifact(**kw: Any) -> dict[str, Any]:
+    # ``file``: the copy's name in the journal's files folder (the folder may move with it).
+    return {"path": kw["path"], "file": kw["file"], "size": kw["size"], "sha256": kw["sha256"]}
+
+
+def _run_put_artifact(store: Store, run_id: str, p: Mapping[str, Any]) -> None:
+    copy = Path(p["file"])
+    if not copy.exists():
+        return  # uploaded before: the copy goes only after the server stored it
+    from ragtrack.storage.artifacts import artifact_store_of
+
+    with open(copy, "rb") as f:
+        info = artifact_store_of(store).put(run_id, p["path"], f)
+    if info.sha256 is not None and info.sha256 != p["sha256"]:
+        raise StoreError(f"artifact {p['path']!r} of run {run_id} arrived damaged; kept to retry")
+    copy.unlink(missing_ok=True)
+
+
 _Encoder = Callable[..., dict[str, Any]]
 _Replayer = Callable[[Store, str, Mapping[str, Any]], None]
 
@@ -527,6 +554,7 @@ CODECS: dict[str, tuple[_Encoder, _Replayer]] = {
     "set_metadata": (_enc_set_metadata, _run_set_metadata),
     "log_metrics": (_enc_log_metrics, _run_log_metrics),
     "append_logs": (_enc_append_logs, _run_append_logs),
+    "put_artifact": (_enc_put_artifact, _run_put_artifact),
 }
 
 
@@ -539,12 +567,30 @@ def encode(op: str, **kwargs: Any) -> bytes:
     return _wire.dumps(CODECS[op][0](**kwargs))
 
 
-def replay(store: Store, op: SpooledOp) -> None:
-    """Apply a journaled write to ``store``; raises what the store raises."""
+def replay(store: Store, op: SpooledOp, files_dir: Path | None = None) -> None:
+    """Apply a journaled write to ``store``; raises what the store raises.
+    ``files_dir`` is the journal's :attr:`Journal.files_dir` (artifact copies)."""
     codec = CODECS.get(op.op)
     if codec is None:
         raise InvalidArgumentError(f"unknown spooled operation {op.op!r}", field="op")
-    codec[1](store, op.run_id, _wire.loads(op.payload))
+    payload = _wire.loads(op.payload)
+    if op.op == "put_artifact":
+        payload = {**payload, "file": str(_copy_path(files_dir, payload["file"]))}
+    codec[1](store, op.run_id, payload)
+
+
+def discard(op: SpooledOp, files_dir: Path | None) -> None:
+    """Delete what a dropped write left on disk besides its row (an artifact copy)."""
+    if op.op != "put_artifact":
+        return
+    with contextlib.suppress(Exception):
+        _copy_path(files_dir, _wire.loads(op.payload)["file"]).unlink(missing_ok=True)
+
+
+def _copy_path(files_dir: Path | None, name: str) -> Path:
+    if files_dir is None or not name or "/" in name or name in (".", ".."):
+        raise InvalidArgumentError(f"no spooled artifact copy {name!r} here", field="file")
+    return files_dir / name
 
 
 def triage(journal: Journal, op: SpooledOp, error: BaseException) -> Outcome:
@@ -581,7 +627,7 @@ def deliver(journal: Journal, store: Store) -> Delivery:
     result = Delivery()
     while (op := journal.first()) is not None:
         try:
-            replay(store, op)
+            replay(store, op, journal.files_dir)
         except Exception as e:
             outcome = triage(journal, op, e)
             if outcome is Outcome.RETRY:
@@ -589,6 +635,7 @@ def deliver(journal: Journal, store: Store) -> Delivery:
                 break
             if outcome is Outcome.GONE:
                 journal.remove(op.seq)
+                discard(op, journal.files_dir)
                 result.dropped += 1
                 result.runs.add(op.run_id)
                 continue

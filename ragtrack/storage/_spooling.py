@@ -77,6 +77,12 @@ from ragtrack.storage._write_errors import (
     warn_rejected,
     warn_run_gone,
 )
+from ragtrack.storage.artifacts._base import (
+    ArtifactInfo,
+    ArtifactStore,
+    stream_copy,
+    upload_plan,
+)
 
 logger = logging.getLogger("ragtrack")
 
@@ -96,6 +102,7 @@ _WHAT = {
     "set_metadata": "metadata",
     "log_metrics": "a metric batch",
     "append_logs": "console output",
+    "put_artifact": "an artifact",
 }
 #: Run-scoped writes take one of these locks (by run id), so the check "does the
 #: run have spooled writes?" and the direct send happen as one step.
@@ -208,6 +215,59 @@ class SpoolingStore(Store):
                 self._thread.start()
             self._state.notify_all()
 
+    # -- artifacts ---------------------------------------------------------------------------
+
+    def upload_artifacts(
+        self,
+        run_id: str,
+        artifacts: ArtifactStore,
+        local_path: str | os.PathLike[str],
+        name: str | None = None,
+    ) -> list[ArtifactInfo]:
+        """``artifacts.upload(run_id, local_path, name)``, except that a file the
+        server cannot take now (or that must wait behind the run's queued
+        writes, its creation perhaps) is copied next to the journal and uploaded
+        in order by the replay thread or ``ragtrack sync``; its info is returned
+        all the same (sha256 of the copy, time of the call)."""
+        if run_id in self._gone:
+            raise RunNotFoundError(f"run {run_id} no longer exists in {self.url}")
+        out = []
+        for path, file in upload_plan(local_path, name):
+            if not self._has_pending(run_id):
+                try:
+                    with open(file, "rb") as f:
+                        out.append(artifacts.put(run_id, path, f))
+                    continue
+                except StoreUnavailableError as e:
+                    logger.debug("ragtrack: artifact %s of run %s spooled: %s", path, run_id, e)
+            out.append(self._spool_artifact(run_id, path, file))
+        return out
+
+    def _spool_artifact(self, run_id: str, path: str, file: Path) -> ArtifactInfo:
+        with self._state:
+            folder = self._open_journal().files_dir
+        copy = folder / uuid.uuid4().hex
+        try:
+            folder.mkdir(exist_ok=True, mode=0o700)
+            # A copy, not a link: the job may overwrite or delete its file right after.
+            with open(file, "rb") as source, open(copy, "xb") as target:
+                size, sha256 = stream_copy(source, target.write, f"a spooled copy of {path!r}")
+            with self._run_locks[hash(run_id) % _RUN_LOCKS]:
+                self._append(
+                    run_id,
+                    "put_artifact",
+                    _spool.encode(
+                        "put_artifact", path=path, file=copy.name, size=size, sha256=sha256
+                    ),
+                )
+        except (OSError, StoreError) as e:
+            copy.unlink(missing_ok=True)
+            raise StoreError(
+                f"artifact {path!r} of run {run_id} can neither be sent to {self.url} now nor "
+                f"kept in the spool ({e}); log it again later"
+            ) from e
+        return ArtifactInfo(path=path, size=size, modified_at=time.time(), sha256=sha256)
+
     # -- replaying ---------------------------------------------------------------------------
 
     def _replay_loop(self, journal: _spool.Journal, generation: int) -> None:
@@ -246,9 +306,10 @@ class SpoolingStore(Store):
                 continue
             if op.run_id in self._gone:
                 journal.remove(op.seq)
+                _spool.discard(op, journal.files_dir)
             else:
                 try:
-                    _spool.replay(self.inner, op)
+                    _spool.replay(self.inner, op, journal.files_dir)
                 except Exception as e:
                     outcome = _spool.triage(journal, op, e)
                     if outcome is Outcome.RETRY:
@@ -258,6 +319,7 @@ class SpoolingStore(Store):
                     if outcome is Outcome.GONE:
                         self._gone.add(op.run_id)
                         journal.remove(op.seq)
+                        _spool.discard(op, journal.files_dir)
                         warn_run_gone(op.run_id, self.url)
                     else:
                         kept = journal.bury(op, describe(e))

@@ -134,23 +134,8 @@ class ArtifactStore(abc.ABC):
             >>> [a.path for a in LocalArtifactStore(tempfile.mkdtemp()).upload("r1", src)]
             ['report.md']
         """
-        source = Path(local_path)
-        if name is None:
-            name = Path(os.path.realpath(source)).name
-        name = validate_artifact_path(name)
-        if source.is_file():
-            files = [(name, source)]
-        elif source.is_dir():
-            files = [
-                (validate_artifact_path(f"{name}/{rel}"), file) for rel, file in _walk_files(source)
-            ]
-        else:
-            raise InvalidArgumentError(
-                f"cannot log {os.fspath(local_path)!r} as an artifact: no such file or directory",
-                field="local_path",
-            )
         out = []
-        for path, file in files:
+        for path, file in upload_plan(local_path, name):
             with open(file, "rb") as f:
                 out.append(self.put(run_id, path, f))
         return out
@@ -196,6 +181,34 @@ class ArtifactStore(abc.ABC):
     def _download_file(self, run_id: str, path: str, target: Path) -> None:
         with self.open(run_id, path) as source:
             _copy_to_file(source, target)
+
+
+def upload_plan(
+    local_path: str | os.PathLike[str], name: str | None = None
+) -> list[tuple[str, Path]]:
+    """(artifact path, local file) of everything :meth:`ArtifactStore.upload`
+    stores for ``local_path`` under ``name``, every path checked.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> src = pathlib.Path(tempfile.mkdtemp(), "report.md")
+        >>> _ = src.write_text("# results")
+        >>> [path for path, _ in upload_plan(src, "eval/report.md")]
+        ['eval/report.md']
+    """
+    source = Path(local_path)
+    if name is None:
+        name = Path(os.path.realpath(source)).name
+    name = validate_artifact_path(name)
+    if source.is_file():
+        return [(name, source)]
+    if source.is_dir():
+        files = _walk_files(source)
+        return [(validate_artifact_path(f"{name}/{rel}"), file) for rel, file in files]
+    raise InvalidArgumentError(
+        f"cannot log {os.fspath(local_path)!r} as an artifact: no such file or directory",
+        field="local_path",
+    )
 
 
 def stream_copy(source: BinaryIO, write: Callable[[bytes], object], what: str) -> tuple[int, str]:

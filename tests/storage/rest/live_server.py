@@ -12,21 +12,28 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from ragtrack.storage import Store
+from ragtrack.storage.artifacts import ArtifactStore
 from ragtrack.storage.sql import SqlStore
 from ragtrack.storage.sql._schema import metadata
 
 
 @contextmanager
-def serve(store: Store, *, token: str | None = None, port: int = 0) -> Iterator[str]:
-    """Serve ``store`` on 127.0.0.1 (on ``port``, default any free one) until the
-    block ends; yields the server URL."""
+def serve(
+    store: Store,
+    *,
+    token: str | None = None,
+    port: int = 0,
+    artifacts: ArtifactStore | None = None,
+) -> Iterator[str]:
+    """Serve ``store`` (and ``artifacts``, if given) on 127.0.0.1 (on ``port``,
+    default any free one) until the block ends; yields the server URL."""
     pytest.importorskip("fastapi", reason="the server needs pip install 'ragtrack[server]'")
     import uvicorn
 
     from ragtrack.server.app import create_app
     from ragtrack.server.settings import ServerSettings
 
-    app = create_app(store, None, ServerSettings(auth_token=token))
+    app = create_app(store, artifacts, ServerSettings(auth_token=token))
     # ws="none": the websockets import warns, and warnings are errors here.
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="none")
     server = uvicorn.Server(config)
