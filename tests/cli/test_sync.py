@@ -50,6 +50,8 @@ def test_copy_prints_each_run_and_a_total(tmp_path: Path, run_ids: dict[str, str
         "experiments_created": 0,
         "points_sent": 0,
         "log_chars_sent": 0,
+        "artifacts_copied": 0,
+        "artifact_bytes": 0,
     }
 
 
