@@ -45,6 +45,7 @@ WORKLOADS = {
     "mlflow": "bench_mlflow",
     "server": "bench_server",
     "ui": "bench_ui",
+    "writer_memory": "bench_writer_memory",
 }
 
 #: A workload still running after this long is stopped and counted as failed.
