@@ -4,7 +4,7 @@ One rule for the SDK's background writer, the spool's replay thread and
 ``ragtrack sync``:
 
 * **retry** — the store could not take the write now: it is unreachable,
-  answered 503/502/504, 429 or a non-JSON 5xx (all
+  answered 503/502/504, 408, 429 or a non-JSON 5xx (all
   :class:`~ragtrack.exceptions.StoreError`), or refused the credentials (fixable
   by the user). The write is kept and sent again.
 * **gone** — :class:`~ragtrack.exceptions.RunNotFoundError`: the run was deleted

@@ -5,7 +5,7 @@ Failures split in two. What the server *answered* with an error body
 (``{"error": {"code", "message", "field"}}``) is re-raised as the class its code
 names (:func:`ragtrack.exceptions.error_class`). Everything that says "the
 server cannot answer right now" — connection refused or reset, timeouts, HTTP
-502, 503, 504 and 429, any 5xx without a ragtrack error body (a proxy's HTML
+502, 503, 504, 408 and 429, any 5xx without a ragtrack error body (a proxy's HTML
 page) — is a :class:`~ragtrack.exceptions.StoreUnavailableError`, which the
 spooling layer keeps and replays. A 500 *with* a ragtrack error body is the
 server refusing that request (a bug or bad input it did not catch): it is
@@ -226,8 +226,9 @@ class HttpTransport:
         return rebuild_error(*payload)
 
 
-#: Answers that mean "overloaded or restarting, try again later", body or not.
-_UNAVAILABLE_STATUSES = frozenset({429, 502, 503, 504})
+#: Answers that mean "try again later", body or not: overloaded or restarting,
+#: or (408) the server gave up waiting for a slow request body.
+_UNAVAILABLE_STATUSES = frozenset({408, 429, 502, 503, 504})
 
 
 def is_unavailable(status: int, payload: tuple[str, str, str | None] | None) -> bool:

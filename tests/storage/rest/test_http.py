@@ -171,6 +171,7 @@ def test_unknown_codes_keep_the_code() -> None:
         (500, "text/html", b"<html>Internal Server Error</html>"),
         (504, "application/json", b'{"error": {"code": "INTERNAL_ERROR", "message": "slow"}}'),
         (429, "text/plain", b"slow down"),
+        (408, "application/json", b'{"error": {"code": "REQUEST_TIMEOUT", "message": "slow"}}'),
     ],
 )
 def test_reads_are_retried_then_unavailable(
