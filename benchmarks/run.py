@@ -46,6 +46,7 @@ WORKLOADS = {
     "server": "bench_server",
     "ui": "bench_ui",
     "cold": "bench_cold",
+    "writer_memory": "bench_writer_memory",
 }
 
 #: A workload still running after this long is stopped and counted as failed.

@@ -20,7 +20,7 @@ from ragtrack.cli._format import echo_json
 from ragtrack.entities import RunRecord
 from ragtrack.storage import Store, _spool, open_store
 from ragtrack.storage._registry import resolve_location
-from ragtrack.storage._transfer import copy_runs
+from ragtrack.storage._transfer import TransferReport, copy_runs
 
 
 @click.command("sync")
@@ -96,13 +96,31 @@ def open_target(uri: str) -> Store:
 def _copy(
     source_dir: str, target_uri: str, project: str | None, filter_: str | None, as_json: bool
 ) -> None:
+    from ragtrack.storage.artifacts import artifact_store_for, artifact_store_of
+
     with open_store(dir=source_dir, create=False) as source, open_target(target_uri) as target:
+        sent = [0, 0]  # artifacts and bytes reported so far
 
         def show(run: RunRecord, outcome: str) -> None:
+            files = report.artifacts_copied - sent[0], report.artifact_bytes - sent[1]
+            sent[:] = [report.artifacts_copied, report.artifact_bytes]
             if not as_json and outcome != "unchanged":
-                click.echo(f"{outcome:9}  {run.id}  {run.project}/{run.name}")
+                extra = f"  ({files[0]} artifacts, {_size(files[1])})" if files[0] else ""
+                click.echo(f"{outcome:9}  {run.id}  {run.project}/{run.name}{extra}")
 
-        report = copy_runs(source, target, project, filter_, on_run=show)
+        report = TransferReport()
+        report = copy_runs(
+            source,
+            target,
+            project,
+            filter_,
+            on_run=show,
+            source_artifacts=artifact_store_of(source),
+            # Made when a run has artifacts: a target with no place for them
+            # (PostgreSQL without RAGTRACK_ARTIFACTS) fails only then, saying so.
+            target_artifacts=lambda: artifact_store_for(target_uri),
+            report=report,
+        )
     if as_json:
         echo_json({"from": source_dir, "to": target_uri, **report.to_dict()})
         return
@@ -112,8 +130,19 @@ def _copy(
     click.echo(
         f"Copied {report.runs} runs to {target_uri}: {report.runs_created} created, "
         f"{report.runs_updated} updated, {report.runs_unchanged} unchanged; "
-        f"{report.points_sent} metric points and {report.log_chars_sent} log characters sent."
+        f"{report.points_sent} metric points, {report.log_chars_sent} log characters and "
+        f"{report.artifacts_copied} artifacts ({_size(report.artifact_bytes)}) sent."
     )
+
+
+def _size(n: int) -> str:
+    """Bytes for people: ``1.5 MB``."""
+    size = float(n)
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1000
+    raise AssertionError("unreachable")
 
 
 # -- sending spooled writes ---------------------------------------------------------------
@@ -154,6 +183,7 @@ def _send_journal(path: Path) -> dict[str, Any]:
         "status": "in_use",
         "sent": 0,
         "rejected": 0,
+        "dropped": 0,
         "remaining": 0,
         "dead": 0,
         "runs": [],
@@ -190,6 +220,7 @@ def _deliver(journal: _spool.Journal, url: str, result: dict[str, Any]) -> None:
         status="unreachable" if delivery.remaining else "delivered",
         sent=delivery.sent,
         rejected=delivery.rejected,
+        dropped=delivery.dropped,
         remaining=delivery.remaining,
         runs=sorted(delivery.runs),
         error=delivery.error,
@@ -211,6 +242,8 @@ def _describe(r: dict[str, Any]) -> list[str]:
             text += f"; {r['remaining']} remain in {r['path']} ({r['error']})"
         lines.append(text)
     lines += [f"  rejected: {reason}" for reason in r["rejections"]]
+    if r["dropped"]:
+        lines.append(f"  dropped {r['dropped']} writes of runs deleted from {r['url']} meanwhile")
     if r["dead"]:
         lines.append(
             f"{r['path']}: keeps {r['dead']} writes the server rejected (table dead); "

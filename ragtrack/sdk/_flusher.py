@@ -54,6 +54,14 @@ class Flusher:
         if wake:
             self._wake.set()
 
+    def hurry(self, writer: Flushable) -> None:
+        """Flush ``writer`` as soon as the thread is free (its memory is filling up)."""
+        with self._lock:
+            if writer not in self._due:
+                return
+            self._due[writer] = time.monotonic()
+        self._wake.set()
+
     def remove(self, writer: Flushable) -> None:
         with self._lock:
             self._due.pop(writer, None)
@@ -65,9 +73,9 @@ class Flusher:
                 due = [w for w, at in self._due.items() if at <= now]
             for writer in due:
                 try:
-                    writer.flush()
-                except Exception:  # never let the thread die: log, retry next time
-                    logger.exception("ragtrack: writing run %s failed; will retry", writer.run_id)
+                    writer.flush()  # handles the store's errors itself
+                except Exception:  # a bug: never let the thread die
+                    logger.exception("ragtrack: flushing run %s failed", writer.run_id)
                 with self._lock:
                     if writer in self._due:
                         self._due[writer] = time.monotonic() + writer.interval

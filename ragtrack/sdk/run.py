@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from ragtrack._env import seconds_from_env
 from ragtrack.entities import RunStatus
-from ragtrack.exceptions import RunFinishedError
+from ragtrack.exceptions import RunFinishedError, RunNotFoundError
 from ragtrack.sdk import _lifecycle
 from ragtrack.sdk._values import checked_metrics, step_value
 from ragtrack.sdk._writer import BackgroundWriter
@@ -51,7 +51,12 @@ class Config(MutableMapping[str, Any]):
 
     def update(self, other: Any = (), /, **kwargs: Any) -> None:
         values = dict(other, **kwargs)
-        self._run._store.log_params(self._run.id, values)
+        writer = self._run._writer
+        if not writer.gone:
+            try:
+                self._run._store.log_params(self._run.id, values)
+            except RunNotFoundError:
+                writer.lost()  # deleted by someone else: warned once, not the job's problem
         from ragtrack.storage._params import deep_merge
 
         self._data = deep_merge(self._data, values)
@@ -156,9 +161,11 @@ class Run:
             interval=flush_interval,
             heartbeat_interval=_heartbeat_interval(),
             drain_console=self._console.drain if self._console else None,
+            label=f"{self.project}/{self.name}",
         )
         self.summary = Summary(self)
         self._append = self._writer.append
+        self._queued = self._writer.queued
         self._monitor = (
             SystemMonitor(self._log_system, interval=capture.system_metrics_interval)
             if capture.system_metrics
@@ -201,6 +208,8 @@ class Run:
         values = checked_metrics(data, self._known_keys)  # a rejected call logs nothing
         self._next_step = step + 1
         self._append((step, time.time(), values))
+        if self._queued() > self._writer.max_queued:
+            self._writer.make_room()  # bounded memory: may wait for the store
 
     def _log_system(self, sample: dict[str, float]) -> None:
         self._append((self._system_step, time.time(), sample))
@@ -218,7 +227,9 @@ class Run:
 
         Unlike :meth:`log`, this uploads now and returns when the files are
         stored (with their sizes and sha256 digests), into the store's artifact
-        location (docs/artifacts.md). A missing ``local_path`` or a bad ``name``
+        location (docs/artifacts.md). With a server that cannot be reached,
+        the files are copied into the spool and uploaded when it answers
+        (``finish`` waits for them like for points). A missing ``local_path`` or a bad ``name``
         raises InvalidArgumentError before anything is stored.
 
         Example:
@@ -231,7 +242,17 @@ class Run:
             )
         from ragtrack.storage.artifacts import artifact_store_of
 
-        return artifact_store_of(self._store).upload(self.id, local_path, name)
+        if self._writer.gone:
+            return []  # the run was deleted meanwhile (warned once): nothing to attach to
+        artifacts = artifact_store_of(self._store)
+        try:
+            upload = getattr(self._store, "upload_artifacts", None)
+            if upload is not None:  # a server store: what it cannot take now waits in the spool
+                return list(upload(self.id, artifacts, local_path, name))
+            return artifacts.upload(self.id, local_path, name)
+        except RunNotFoundError:
+            self._writer.lost()
+            return []
 
     def finish(
         self,
@@ -259,10 +280,11 @@ class Run:
             self._console.stop()
         if self._metadata:
             self._metadata.wait()
+        started = time.monotonic()
         try:
-            self._writer.close(RunStatus(status), error)
+            self._writer.close(RunStatus(status), error, timeout=wait)
         finally:
-            left = self._store.wait_for_pending(wait)
+            left = self._store.wait_for_pending(max(0.0, wait - (time.monotonic() - started)))
             if left:
                 _lifecycle.logger.warning(
                     "ragtrack: run %s: %d writes are not stored yet after %g s; they are "

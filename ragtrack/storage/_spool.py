@@ -5,8 +5,14 @@ URL>/``. It records the target URL (never a token) and the writes in the order
 they were made, each as ``(seq, run_id, op, payload)`` where ``op`` names the
 Store method and ``payload`` is its arguments as JSON (metric batches in the
 REST API's base64 shape, see :mod:`ragtrack.storage.rest._wire`). Writes the
-target rejects for good (a 4xx answer) move to a ``dead`` table with the error,
-so one bad write never blocks the ones behind it and nothing is thrown away.
+target rejects for good (see :mod:`ragtrack.storage._write_errors`) move to a
+``dead`` table with the error, so one bad write never blocks the ones behind it
+and nothing is thrown away; writes of a run that was deleted meanwhile are dropped.
+
+A journal that cannot be written (disk full, file-size limit) raises
+StoreError, so callers keep the write and try again; what it already holds
+stays intact. Writes delivered while their rows could not be deleted (a full
+disk cannot even record a deletion) are skipped from then on and deleted later.
 
 The owning process holds an ``flock`` on its file while it lives; the kernel
 drops the lock when the process dies however it dies, which is how ``ragtrack
@@ -30,7 +36,6 @@ Example:
 from __future__ import annotations
 
 import contextlib
-import enum
 import hashlib
 import os
 import socket
@@ -46,22 +51,20 @@ from pathlib import Path
 from typing import Any
 
 from ragtrack.entities import MetricSeries, RunStatus
-from ragtrack.exceptions import (
-    AlreadyExistsError,
-    AuthenticationError,
-    InvalidArgumentError,
-    PermissionDeniedError,
-    RagtrackError,
-    StoreError,
-)
+from ragtrack.exceptions import AlreadyExistsError, InvalidArgumentError, StoreError
 from ragtrack.storage._base import Store
 from ragtrack.storage._params import to_plain
+from ragtrack.storage._write_errors import Outcome as Outcome
+from ragtrack.storage._write_errors import describe as describe
+from ragtrack.storage._write_errors import outcome_of as outcome_of
 from ragtrack.storage.rest import _wire
 
 #: Environment variable naming the spool directory.
 SPOOL_DIR_ENV = "RAGTRACK_SPOOL_DIR"
 #: File name suffix of journals.
 SUFFIX = ".spool.sqlite"
+#: Suffix of the folder next to a journal holding copies of artifacts to upload.
+FILES_SUFFIX = ".files"
 #: Journal format; a newer ragtrack may read older journals, never the reverse.
 FORMAT_VERSION = "1"
 
@@ -169,8 +172,15 @@ class Journal:
         self._fd = fd
         self._conn = conn
         self._lock = threading.Lock()
+        # Writes up to this seq were delivered, even if their rows could not be deleted.
+        self._delivered = 0
         row = conn.execute("SELECT value FROM meta WHERE key = 'url'").fetchone()
         self.url: str | None = row[0] if row else None
+
+    @property
+    def files_dir(self) -> Path:
+        """Where copies of artifact files waiting to be uploaded live, next to the journal."""
+        return self.path.with_name(self.path.name + FILES_SUFFIX)
 
     @classmethod
     def create(cls, spool_dir: str | os.PathLike[str], url: str) -> Journal:
@@ -192,19 +202,29 @@ class Journal:
             if _try_lock(fd):
                 break
             os.close(fd)  # `ragtrack sync` grabbed it in the instant before us: use another
-        conn = _connect(path)
-        with conn:
-            conn.executescript(_SCHEMA)
-            conn.executemany(
-                "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
-                [
-                    ("url", display_url(url)),
-                    ("format", FORMAT_VERSION),
-                    ("host", socket.gethostname()),
-                    ("pid", str(os.getpid())),
-                    ("created_at", repr(time.time())),
-                ],
-            )
+        conn: sqlite3.Connection | None = None
+        try:
+            conn = _connect(path)
+            with conn:
+                conn.executescript(_SCHEMA)
+                conn.executemany(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                    [
+                        ("url", display_url(url)),
+                        ("format", FORMAT_VERSION),
+                        ("host", socket.gethostname()),
+                        ("pid", str(os.getpid())),
+                        ("created_at", repr(time.time())),
+                    ],
+                )
+        except sqlite3.Error as e:  # disk full: leave no half-made file behind
+            if conn is not None:
+                conn.close()
+            for suffix in ("", "-wal", "-shm"):
+                with contextlib.suppress(OSError):
+                    os.unlink(f"{path}{suffix}")
+            os.close(fd)
+            raise StoreError(f"cannot create the spool journal {str(path)!r}: {e}") from e
         return cls(path, fd, conn)
 
     @classmethod
@@ -231,59 +251,109 @@ class Journal:
     # -- writing and reading ----------------------------------------------------------
 
     def append(self, run_id: str, op: str, payload: bytes) -> int:
-        """Add a write at the end; returns its sequence number. Durable on return."""
+        """Add a write at the end; returns its sequence number. Durable on return.
+
+        Raises StoreError when the file cannot take it (disk full, ...).
+        """
         with self._lock:
-            cursor = self._conn.execute(
-                "INSERT INTO ops (run_id, op, payload, created_at) VALUES (?, ?, ?, ?)",
-                (run_id, op, payload, time.time()),
-            )
+            try:
+                cursor = self._conn.execute(
+                    "INSERT INTO ops (run_id, op, payload, created_at) VALUES (?, ?, ?, ?)",
+                    (run_id, op, payload, time.time()),
+                )
+            except sqlite3.Error as e:
+                raise self._failure("cannot write", e) from e
             return int(cursor.lastrowid or 0)
 
     def first(self) -> SpooledOp | None:
         """The oldest waiting write."""
         with self._lock:
-            row = self._conn.execute(
-                "SELECT seq, run_id, op, payload FROM ops ORDER BY seq LIMIT 1"
-            ).fetchone()
+            try:
+                row = self._conn.execute(
+                    "SELECT seq, run_id, op, payload FROM ops WHERE seq > ? ORDER BY seq LIMIT 1",
+                    (self._delivered,),
+                ).fetchone()
+            except sqlite3.Error as e:
+                raise self._failure("cannot read", e) from e
         return None if row is None else SpooledOp(row[0], row[1], row[2], bytes(row[3]))
 
     def remove(self, seq: int) -> None:
-        """Forget a write that was delivered."""
+        """Forget a write that was delivered (or dropped). Never fails: when the
+        row cannot be deleted now it is skipped and deleted with a later one."""
         with self._lock:
-            self._conn.execute("DELETE FROM ops WHERE seq = ?", (seq,))
+            self._delivered = max(self._delivered, seq)
+            self._forget_delivered()
 
-    def bury(self, op: SpooledOp, error: str) -> None:
-        """Move a write the target rejected to the ``dead`` table, with the reason."""
-        with self._lock, self._conn:
-            self._conn.execute(
-                "INSERT OR REPLACE INTO dead (seq, run_id, op, payload, created_at, error, "
-                "failed_at) SELECT seq, run_id, op, payload, created_at, ?, ? FROM ops "
-                "WHERE seq = ?",
-                (error, time.time(), op.seq),
-            )
-            self._conn.execute("DELETE FROM ops WHERE seq = ?", (op.seq,))
+    def bury(self, op: SpooledOp, error: str) -> bool:
+        """Move a write the target rejected to the ``dead`` table, with the reason;
+        returns False when the file could not record it (it is skipped anyway)."""
+        with self._lock:
+            try:
+                with self._conn:
+                    self._conn.execute(
+                        "INSERT OR REPLACE INTO dead (seq, run_id, op, payload, created_at, "
+                        "error, failed_at) SELECT seq, run_id, op, payload, created_at, ?, ? "
+                        "FROM ops WHERE seq = ?",
+                        (error, time.time(), op.seq),
+                    )
+                    self._conn.execute("DELETE FROM ops WHERE seq = ?", (op.seq,))
+                return True
+            except sqlite3.Error:
+                self._delivered = max(self._delivered, op.seq)
+                return False
+
+    def creation_rejected(self, run_id: str) -> bool:
+        """Whether the run's ``create_run`` is in ``dead`` (its later writes then
+        fail with RUN_NOT_FOUND and belong next to it, not in the bin)."""
+        with self._lock:
+            try:
+                row = self._conn.execute(
+                    "SELECT 1 FROM dead WHERE run_id = ? AND op = 'create_run' LIMIT 1", (run_id,)
+                ).fetchone()
+            except sqlite3.Error:
+                return False
+        return row is not None
 
     def pending_count(self) -> int:
         with self._lock:
-            return int(self._conn.execute("SELECT count(*) FROM ops").fetchone()[0])
+            return int(
+                self._conn.execute(
+                    "SELECT count(*) FROM ops WHERE seq > ?", (self._delivered,)
+                ).fetchone()[0]
+            )
 
     def pending_by_run(self) -> Counter[str]:
         """How many writes wait, per run."""
         with self._lock:
-            rows = self._conn.execute("SELECT run_id, count(*) FROM ops GROUP BY run_id")
+            rows = self._conn.execute(
+                "SELECT run_id, count(*) FROM ops WHERE seq > ? GROUP BY run_id",
+                (self._delivered,),
+            )
             return Counter({r[0]: int(r[1]) for r in rows})
 
     def dead_count(self) -> int:
         with self._lock:
             return int(self._conn.execute("SELECT count(*) FROM dead").fetchone()[0])
 
+    def _forget_delivered(self) -> None:
+        # Disk full: the rows stay, skipped, until a later delete gets through.
+        with contextlib.suppress(sqlite3.Error):
+            self._conn.execute("DELETE FROM ops WHERE seq <= ?", (self._delivered,))
+
+    def _failure(self, action: str, error: sqlite3.Error) -> StoreError:
+        return StoreError(f"{action} the spool journal {str(self.path)!r}: {error}")
+
     def close(self, *, delete_if_empty: bool = True) -> bool:
         """Close and unlock the file, deleting it when nothing is left in it (no
         waiting and no rejected writes); returns whether it was deleted."""
         with self._lock:
+            self._forget_delivered()
             empty = (
                 delete_if_empty
-                and self._conn.execute("SELECT count(*) FROM ops").fetchone()[0] == 0
+                and self._conn.execute(
+                    "SELECT count(*) FROM ops WHERE seq > ?", (self._delivered,)
+                ).fetchone()[0]
+                == 0
                 and self._conn.execute("SELECT count(*) FROM dead").fetchone()[0] == 0
             )
             self._conn.close()
@@ -293,6 +363,8 @@ class Journal:
                 for suffix in ("", "-wal", "-shm"):
                     with contextlib.suppress(OSError):
                         os.unlink(f"{self.path}{suffix}")
+                with contextlib.suppress(OSError):
+                    self.files_dir.rmdir()  # its copies go as they are delivered
                 with contextlib.suppress(OSError):
                     self.path.parent.rmdir()  # fails (ignored) while other journals remain
             os.close(self._fd)
@@ -449,6 +521,24 @@ def _run_append_logs(store: Store, run_id: str, p: Mapping[str, Any]) -> None:
     store.append_logs(run_id, p["stream"], p["text"], p["batch_id"])
 
 
+def _enc_put_artifact(**kw: Any) -> dict[str, Any]:
+    # ``file``: the copy's name in the journal's files folder (the folder may move with it).
+    return {"path": kw["path"], "file": kw["file"], "size": kw["size"], "sha256": kw["sha256"]}
+
+
+def _run_put_artifact(store: Store, run_id: str, p: Mapping[str, Any]) -> None:
+    copy = Path(p["file"])
+    if not copy.exists():
+        return  # uploaded before: the copy goes only after the server stored it
+    from ragtrack.storage.artifacts import artifact_store_of
+
+    with open(copy, "rb") as f:
+        info = artifact_store_of(store).put(run_id, p["path"], f)
+    if info.sha256 is not None and info.sha256 != p["sha256"]:
+        raise StoreError(f"artifact {p['path']!r} of run {run_id} arrived damaged; kept to retry")
+    copy.unlink(missing_ok=True)
+
+
 _Encoder = Callable[..., dict[str, Any]]
 _Replayer = Callable[[Store, str, Mapping[str, Any]], None]
 
@@ -464,6 +554,7 @@ CODECS: dict[str, tuple[_Encoder, _Replayer]] = {
     "set_metadata": (_enc_set_metadata, _run_set_metadata),
     "log_metrics": (_enc_log_metrics, _run_log_metrics),
     "append_logs": (_enc_append_logs, _run_append_logs),
+    "put_artifact": (_enc_put_artifact, _run_put_artifact),
 }
 
 
@@ -476,37 +567,41 @@ def encode(op: str, **kwargs: Any) -> bytes:
     return _wire.dumps(CODECS[op][0](**kwargs))
 
 
-def replay(store: Store, op: SpooledOp) -> None:
-    """Apply a journaled write to ``store``; raises what the store raises."""
+def replay(store: Store, op: SpooledOp, files_dir: Path | None = None) -> None:
+    """Apply a journaled write to ``store``; raises what the store raises.
+    ``files_dir`` is the journal's :attr:`Journal.files_dir` (artifact copies)."""
     codec = CODECS.get(op.op)
     if codec is None:
         raise InvalidArgumentError(f"unknown spooled operation {op.op!r}", field="op")
-    codec[1](store, op.run_id, _wire.loads(op.payload))
+    payload = _wire.loads(op.payload)
+    if op.op == "put_artifact":
+        payload = {**payload, "file": str(_copy_path(files_dir, payload["file"]))}
+    codec[1](store, op.run_id, payload)
 
 
-class Outcome(enum.Enum):
-    """What to do with a write whose replay raised."""
-
-    RETRY = "retry"  #: keep it and try again later
-    DEAD = "dead"  #: the target rejected it for good: move it to ``dead``
-
-
-def outcome_of(error: BaseException) -> Outcome:
-    """Retry when the target could not answer (unreachable, 5xx, a backend error)
-    or refused the credentials (fixable by the user: the writes wait for
-    ``ragtrack sync`` with the right token); anything else is final."""
-    if isinstance(error, (StoreError, AuthenticationError, PermissionDeniedError)):
-        return Outcome.RETRY
-    if isinstance(error, RagtrackError) and not 400 <= error.http_status < 500:
-        return Outcome.RETRY
-    return Outcome.DEAD
+def discard(op: SpooledOp, files_dir: Path | None) -> None:
+    """Delete what a dropped write left on disk besides its row (an artifact copy)."""
+    if op.op != "put_artifact":
+        return
+    with contextlib.suppress(Exception):
+        _copy_path(files_dir, _wire.loads(op.payload)["file"]).unlink(missing_ok=True)
 
 
-def describe(error: BaseException) -> str:
-    """``CODE: message`` for the dead table and warnings."""
-    if isinstance(error, RagtrackError):
-        return f"{error.code}: {error.message}"
-    return f"{type(error).__name__}: {error}"
+def _copy_path(files_dir: Path | None, name: str) -> Path:
+    if files_dir is None or not name or "/" in name or name in (".", ".."):
+        raise InvalidArgumentError(f"no spooled artifact copy {name!r} here", field="file")
+    return files_dir / name
+
+
+def triage(journal: Journal, op: SpooledOp, error: BaseException) -> Outcome:
+    """What to do with a journaled write whose replay raised ``error``: RETRY
+    keeps it, GONE drops it (its run was deleted), REJECTED moves it to ``dead``.
+    A write failing with RUN_NOT_FOUND because the run's own ``create_run`` was
+    rejected is REJECTED too, so that it stays next to it."""
+    outcome = outcome_of(error)
+    if outcome is Outcome.GONE and journal.creation_rejected(op.run_id):
+        return Outcome.REJECTED
+    return outcome
 
 
 @dataclass
@@ -515,6 +610,8 @@ class Delivery:
 
     sent: int = 0
     rejected: int = 0
+    #: Writes of runs deleted from the target meanwhile, dropped.
+    dropped: int = 0
     remaining: int = 0
     runs: set[str] = field(default_factory=set)
     #: Why delivery stopped early (the target could not be reached), if it did.
@@ -525,16 +622,23 @@ class Delivery:
 
 def deliver(journal: Journal, store: Store) -> Delivery:
     """Replay ``journal`` into ``store`` in order until it is empty or the store
-    stops answering; rejected writes move to ``dead``. What ``ragtrack sync`` does
-    with a journal left behind."""
+    stops answering; rejected writes move to ``dead``, writes of deleted runs are
+    dropped. What ``ragtrack sync`` does with a journal left behind."""
     result = Delivery()
     while (op := journal.first()) is not None:
         try:
-            replay(store, op)
+            replay(store, op, journal.files_dir)
         except Exception as e:
-            if outcome_of(e) is Outcome.RETRY:
+            outcome = triage(journal, op, e)
+            if outcome is Outcome.RETRY:
                 result.error = describe(e)
                 break
+            if outcome is Outcome.GONE:
+                journal.remove(op.seq)
+                discard(op, journal.files_dir)
+                result.dropped += 1
+                result.runs.add(op.run_id)
+                continue
             reason = describe(e)
             journal.bury(op, reason)
             result.rejected += 1

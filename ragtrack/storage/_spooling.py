@@ -10,6 +10,16 @@ they were made; other runs are not held up. Every replayed write is idempotent
 (batch ids, client-chosen run ids), so a write whose answer was lost may be sent
 again safely.
 
+A write the store refuses (a 4xx answer, or a 500 with a ragtrack error body)
+never holds up the run's later writes: sent directly, its error goes to the
+caller (the SDK's writer reports it once and goes on); replayed from the
+journal, it moves to the journal's ``dead`` table, reported once. A run
+deleted from the store meanwhile is a permanent condition: its journaled writes
+are dropped, its later writes fail at once with RunNotFoundError, and one
+warning names it. When the journal itself cannot be
+written (disk full), the write raises StoreError, which callers keep and retry;
+the journal keeps what it holds and goes on delivering it.
+
 Heartbeats are dropped, not journaled, while a run's writes wait: a late
 heartbeat says nothing. Reads, deletions and project or experiment calls pass
 straight through (and fail while the store is down).
@@ -50,13 +60,30 @@ from ragtrack.entities import (
     RunRecord,
     RunStatus,
 )
-from ragtrack.exceptions import StoreUnavailableError
+from ragtrack.exceptions import (
+    RunNotFoundError,
+    StoreError,
+    StoreUnavailableError,
+)
 from ragtrack.storage import _spool
 from ragtrack.storage._base import Store
 from ragtrack.storage._input import checked_time
 from ragtrack.storage._keys import validate_key
 from ragtrack.storage._names import new_run_id, new_run_name
 from ragtrack.storage._params import to_plain
+from ragtrack.storage._write_errors import (
+    Outcome,
+    describe,
+    warn_once,
+    warn_rejected,
+    warn_run_gone,
+)
+from ragtrack.storage.artifacts._base import (
+    ArtifactInfo,
+    ArtifactStore,
+    stream_copy,
+    upload_plan,
+)
 
 logger = logging.getLogger("ragtrack")
 
@@ -65,6 +92,19 @@ BACKOFF_INITIAL = 0.2
 BACKOFF_MAX = 10.0
 #: Seconds ``release()`` waits for the replay thread to finish the write it is sending.
 _JOIN_TIMEOUT = 5.0
+#: How warnings name each spooled write.
+_WHAT = {
+    "create_run": "the creation",
+    "update_run": "an update",
+    "finish_run": "the end",
+    "set_tags": "a tag change",
+    "log_params": "a config update",
+    "set_summary": "summary values",
+    "set_metadata": "metadata",
+    "log_metrics": "a metric batch",
+    "append_logs": "console output",
+    "put_artifact": "an artifact",
+}
 #: Run-scoped writes take one of these locks (by run id), so the check "does the
 #: run have spooled writes?" and the direct send happen as one step.
 _RUN_LOCKS = 64
@@ -107,7 +147,8 @@ class SpoolingStore(Store):
         # Bumped to stop the replay thread: each thread serves one generation.
         self._generation = 0
         self._wake = threading.Event()
-        self._warned: set[tuple[str, str]] = set()
+        # Runs the store answered RUN_NOT_FOUND for: deleted while we wrote to them.
+        self._gone: set[str] = set()
 
     def _after_fork(self) -> None:
         if self._journal is not None:
@@ -128,7 +169,15 @@ class SpoolingStore(Store):
     def _send(self, run_id: str, op: str, direct: Callable[[], Any], **kwargs: Any) -> bool:
         """Send ``direct()`` now unless the run has writes waiting; journal the
         write (``op`` with ``kwargs``) when it must wait or the store is down.
-        Returns whether it went through directly."""
+        Returns whether it went through directly.
+
+        Raises what the store raised for a write it refused (the caller reports
+        it), RunNotFoundError for a run deleted meanwhile, and
+        StoreError when the write had to be journaled but the journal cannot
+        take it (disk full): the caller keeps it and tries again.
+        """
+        if run_id in self._gone:
+            raise RunNotFoundError(f"run {run_id} no longer exists in {self.url}")
         with self._run_locks[hash(run_id) % _RUN_LOCKS]:
             if not self._has_pending(run_id):
                 try:
@@ -136,6 +185,9 @@ class SpoolingStore(Store):
                     return True
                 except StoreUnavailableError as e:
                     logger.debug("ragtrack: %s of run %s spooled: %s", op, run_id, e)
+                except RunNotFoundError:
+                    self._gone.add(run_id)
+                    raise
             self._append(run_id, op, _spool.encode(op, **kwargs))
             return False
 
@@ -143,11 +195,15 @@ class SpoolingStore(Store):
         with self._state:
             return self._pending[run_id] > 0
 
+    def _open_journal(self) -> _spool.Journal:
+        # Under self._state.
+        if self._journal is None:
+            self._journal = _spool.Journal.create(self.spool_dir, self.url)
+        return self._journal
+
     def _append(self, run_id: str, op: str, payload: bytes) -> None:
         with self._state:
-            if self._journal is None:
-                self._journal = _spool.Journal.create(self.spool_dir, self.url)
-            self._journal.append(run_id, op, payload)
+            self._open_journal().append(run_id, op, payload)
             self._pending[run_id] += 1
             self._total += 1
             if self._thread is None or not self._thread.is_alive():
@@ -160,45 +216,121 @@ class SpoolingStore(Store):
                 self._thread.start()
             self._state.notify_all()
 
+    # -- artifacts ---------------------------------------------------------------------------
+
+    def upload_artifacts(
+        self,
+        run_id: str,
+        artifacts: ArtifactStore,
+        local_path: str | os.PathLike[str],
+        name: str | None = None,
+    ) -> list[ArtifactInfo]:
+        """``artifacts.upload(run_id, local_path, name)``, except that a file the
+        server cannot take now (or that must wait behind the run's queued
+        writes, its creation perhaps) is copied next to the journal and uploaded
+        in order by the replay thread or ``ragtrack sync``; its info is returned
+        all the same (sha256 of the copy, time of the call)."""
+        if run_id in self._gone:
+            raise RunNotFoundError(f"run {run_id} no longer exists in {self.url}")
+        out = []
+        for path, file in upload_plan(local_path, name):
+            if not self._has_pending(run_id):
+                try:
+                    with open(file, "rb") as f:
+                        out.append(artifacts.put(run_id, path, f))
+                    continue
+                except StoreUnavailableError as e:
+                    logger.debug("ragtrack: artifact %s of run %s spooled: %s", path, run_id, e)
+            out.append(self._spool_artifact(run_id, path, file))
+        return out
+
+    def _spool_artifact(self, run_id: str, path: str, file: Path) -> ArtifactInfo:
+        with self._state:
+            folder = self._open_journal().files_dir
+        copy = folder / uuid.uuid4().hex
+        try:
+            folder.mkdir(exist_ok=True, mode=0o700)
+            # A copy, not a link: the job may overwrite or delete its file right after.
+            with open(file, "rb") as source, open(copy, "xb") as target:
+                size, sha256 = stream_copy(source, target.write, f"a spooled copy of {path!r}")
+            with self._run_locks[hash(run_id) % _RUN_LOCKS]:
+                self._append(
+                    run_id,
+                    "put_artifact",
+                    _spool.encode(
+                        "put_artifact", path=path, file=copy.name, size=size, sha256=sha256
+                    ),
+                )
+        except (OSError, StoreError) as e:
+            copy.unlink(missing_ok=True)
+            raise StoreError(
+                f"artifact {path!r} of run {run_id} can neither be sent to {self.url} now nor "
+                f"kept in the spool ({e}); log it again later"
+            ) from e
+        return ArtifactInfo(path=path, size=size, modified_at=time.time(), sha256=sha256)
+
     # -- replaying ---------------------------------------------------------------------------
 
     def _replay_loop(self, journal: _spool.Journal, generation: int) -> None:
         try:
             self._replay(journal, generation)
-        except Exception:
-            # The journal itself failed (disk full, file removed): what is in it stays
-            # there; the next spooled write starts a new thread.
+        except Exception:  # a bug: what is in the journal stays; the next spooled write restarts
             logger.exception("ragtrack: replaying the spool %s failed", journal.path)
 
     def _replay(self, journal: _spool.Journal, generation: int) -> None:
         delay = BACKOFF_INITIAL
+
+        def back_off() -> None:
+            nonlocal delay
+            # Jitter keeps many clients of one restarted server from retrying in step.
+            self._wake.wait(delay * random.uniform(0.5, 1.0))
+            self._wake.clear()
+            delay = min(delay * 2, BACKOFF_MAX)
+
         while True:
             with self._state:
                 while self._total == 0 and self._generation == generation:
                     self._state.wait()
                 if self._generation != generation:
                     return
-            op = journal.first()
+            try:
+                op = journal.first()
+            except StoreError as e:
+                warn_once(("spool-read", str(journal.path)), "ragtrack: %s; retrying", e.message)
+                back_off()
+                continue
             if op is None:  # counts out of step with the file (cannot happen): trust the file
                 with self._state:
                     self._pending = journal.pending_by_run()
                     self._total = sum(self._pending.values())
                     self._state.notify_all()
                 continue
-            try:
-                _spool.replay(self.inner, op)
-            except Exception as e:
-                if _spool.outcome_of(e) is _spool.Outcome.RETRY:
-                    logger.debug("ragtrack: replay to %s failed, retrying: %s", self.url, e)
-                    # Jitter keeps many clients of one restarted server from retrying in step.
-                    self._wake.wait(delay * random.uniform(0.5, 1.0))
-                    self._wake.clear()
-                    delay = min(delay * 2, BACKOFF_MAX)
-                    continue
-                journal.bury(op, _spool.describe(e))
-                self._warn_dead(op, e, journal.path)
-            else:
+            if op.run_id in self._gone:
                 journal.remove(op.seq)
+                _spool.discard(op, journal.files_dir)
+            else:
+                try:
+                    _spool.replay(self.inner, op, journal.files_dir)
+                except Exception as e:
+                    outcome = _spool.triage(journal, op, e)
+                    if outcome is Outcome.RETRY:
+                        logger.debug("ragtrack: replay to %s failed, retrying: %s", self.url, e)
+                        back_off()
+                        continue
+                    if outcome is Outcome.GONE:
+                        self._gone.add(op.run_id)
+                        journal.remove(op.seq)
+                        _spool.discard(op, journal.files_dir)
+                        warn_run_gone(op.run_id, self.url)
+                    else:
+                        kept = journal.bury(op, describe(e))
+                        where = f"table dead of {journal.path}" if kept else "nowhere: disk full"
+                        warn_rejected(
+                            op.run_id, f"a delayed {_WHAT.get(op.op, op.op)}", e, self.url,
+                            f"it is kept in {where}",
+                        )  # fmt: skip
+                else:
+                    journal.remove(op.seq)
             delay = BACKOFF_INITIAL
             with self._state:
                 if self._generation != generation:
@@ -208,20 +340,6 @@ class SpoolingStore(Store):
                     del self._pending[op.run_id]
                 self._total -= 1
                 self._state.notify_all()
-
-    def _warn_dead(self, op: _spool.SpooledOp, error: BaseException, path: Path) -> None:
-        code = getattr(error, "code", type(error).__name__)
-        if (op.run_id, code) in self._warned:  # one line per run and reason, not per batch
-            return
-        self._warned.add((op.run_id, code))
-        logger.warning(
-            "ragtrack: %s rejected a delayed %s of run %s (%s); it is kept in %s (table dead)",
-            self.url,
-            op.op,
-            op.run_id,
-            _spool.describe(error),
-            path,
-        )
 
     def wait_for_pending(self, timeout: float) -> int:
         deadline = time.monotonic() + max(0.0, timeout)

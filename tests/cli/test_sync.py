@@ -50,6 +50,8 @@ def test_copy_prints_each_run_and_a_total(tmp_path: Path, run_ids: dict[str, str
         "experiments_created": 0,
         "points_sent": 0,
         "log_chars_sent": 0,
+        "artifacts_copied": 0,
+        "artifact_bytes": 0,
     }
 
 
@@ -121,15 +123,21 @@ def test_a_journal_left_behind_is_sent_and_deleted(tmp_path: Path) -> None:
     journal = _spool.Journal.create(tmp_path / "spool", url)
     journal.append(run.id, "set_tags", _spool.encode("set_tags", add=["synced"], remove=[]))
     journal.append("gone", "set_tags", _spool.encode("set_tags", add=["x"], remove=[]))
+    journal.append(
+        run.id, "append_logs", _spool.encode("append_logs", stream="stdin", text="?", batch_id="b")
+    )
     journal.close()
     result = sync("--spool-dir", str(tmp_path / "spool"), "--json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     [entry] = report["journals"]
     assert entry["status"] == "delivered"
-    assert (entry["sent"], entry["rejected"], entry["remaining"], entry["dead"]) == (1, 1, 0, 1)
+    counts = ("sent", "rejected", "dropped", "remaining", "dead")
+    assert tuple(entry[k] for k in counts) == (1, 1, 1, 0, 1)
     assert entry["runs"] == sorted([run.id, "gone"])
-    assert entry["rejections"] == ["RUN_NOT_FOUND: no run with id 'gone'"]
+    assert entry["rejections"] == [
+        "INVALID_ARGUMENT: stream must be one of ('stdout', 'stderr'), got 'stdin'"
+    ]
     with SqlStore(url) as server:
         assert server.get_run(run.id).tags == ("synced",)
     # The journal is kept for its rejected write, and said so each time.

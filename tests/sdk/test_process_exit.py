@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,11 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 
 LOGGER = """
-import os, sys, time
+import os, signal, sys, time
+# What a terminal gives a job: ctrl-c raises KeyboardInterrupt, even when this
+# test suite was started with SIGINT ignored (`trap '' INT`, nohup, CI runners),
+# which a child would otherwise inherit.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 import ragtrack
 run = ragtrack.init(project="p", dir=sys.argv[1], flush_interval=0.2,
                     capture={"system_metrics": False, "git": False, "packages": False})
@@ -28,20 +33,42 @@ print("RUN", run.id, flush=True)
 """
 
 
-def start(tmp_path: Path, body: str, **env: str) -> tuple[subprocess.Popen[str], str]:
-    script = tmp_path / "job.py"
-    script.write_text(LOGGER.replace("{body}", textwrap.dedent(body)))
-    proc = subprocess.Popen(
-        [sys.executable, str(script), str(tmp_path / "store")],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT), "RAGTRACK_HEARTBEAT_INTERVAL": "0.2", **env},
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    assert line.startswith("RUN "), line + proc.stderr.read()  # type: ignore[union-attr]
-    return proc, line.split()[1]
+Start = Callable[..., tuple[subprocess.Popen[str], str]]
+
+
+@pytest.fixture
+def start(tmp_path: Path) -> Iterator[Start]:
+    """Start the job with ``body``; every job is killed and its pipes closed at
+    teardown, so a failing test leaks no pipe (a ResourceWarning, an error here)
+    into the tests after it."""
+    started: list[subprocess.Popen[str]] = []
+
+    def spawn(body: str, **env: str) -> tuple[subprocess.Popen[str], str]:
+        script = tmp_path / "job.py"
+        script.write_text(LOGGER.replace("{body}", textwrap.dedent(body)))
+        proc = subprocess.Popen(
+            [sys.executable, str(script), str(tmp_path / "store")],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={
+                **os.environ,
+                "PYTHONPATH": str(ROOT),
+                "RAGTRACK_HEARTBEAT_INTERVAL": "0.2",
+                **env,
+            },
+        )
+        started.append(proc)
+        assert proc.stdout is not None and proc.stderr is not None
+        line = proc.stdout.readline()
+        assert line.startswith("RUN "), line + proc.stderr.read()
+        return proc, line.split()[1]
+
+    yield spawn
+    for proc in started:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()  # reads what is left, waits, closes both pipes
 
 
 def wait_for_points(api: ragtrack.Api, run_id: str, key: str, n: int, timeout: float = 20) -> None:
@@ -54,10 +81,9 @@ def wait_for_points(api: ragtrack.Api, run_id: str, key: str, n: int, timeout: f
 
 
 def test_sigkill_loses_at_most_the_last_interval_and_reads_as_crashed(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, start: Start
 ) -> None:
     proc, run_id = start(
-        tmp_path,
         """
         i = 0
         while True:
@@ -73,8 +99,6 @@ def test_sigkill_loses_at_most_the_last_interval_and_reads_as_crashed(
     proc.send_signal(signal.SIGKILL)
     killed_at = time.time()
     proc.wait(10)
-    proc.stdout.close()  # type: ignore[union-attr]
-    proc.stderr.close()  # type: ignore[union-attr]
 
     history = api.run(run_id).history("step_time")
     # Every point up to the last flush before the kill is there, in order, once.
@@ -88,22 +112,33 @@ def test_sigkill_loses_at_most_the_last_interval_and_reads_as_crashed(
 
 
 @pytest.mark.parametrize(
-    ("signum", "reason"),
-    [(signal.SIGTERM, "stopped by SIGTERM"), (signal.SIGINT, "KeyboardInterrupt")],
-    ids=["sigterm", "ctrl-c"],
+    ("signum", "reason", "inherited"),
+    [
+        (signal.SIGTERM, "stopped by SIGTERM", signal.SIG_DFL),
+        (signal.SIGINT, "KeyboardInterrupt", signal.SIG_DFL),
+        (signal.SIGINT, "KeyboardInterrupt", signal.SIG_IGN),
+    ],
+    ids=["sigterm", "ctrl-c", "ctrl-c-started-with-sigint-ignored"],
 )
 def test_termination_signals_flush_and_mark_stopped(
-    tmp_path: Path, signum: signal.Signals, reason: str
+    tmp_path: Path,
+    signum: signal.Signals,
+    reason: str,
+    inherited: signal.Handlers,
+    start: Start,
 ) -> None:
-    proc, run_id = start(
-        tmp_path,
-        """
-        for i in range(100):
-            run.log({"x": float(i)})
-        print("LOGGED", flush=True)
-        time.sleep(60)
-        """,
-    )
+    previous = signal.signal(signal.SIGINT, inherited)  # what the job inherits
+    try:
+        proc, run_id = start(
+            """
+            for i in range(100):
+                run.log({"x": float(i)})
+            print("LOGGED", flush=True)
+            time.sleep(60)
+            """,
+        )
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert proc.stdout.readline().strip() == "LOGGED"  # type: ignore[union-attr]
     proc.send_signal(signum)
     _, err = proc.communicate(timeout=20)
@@ -117,9 +152,8 @@ def test_termination_signals_flush_and_mark_stopped(
     assert len(stored.history("x")) == 100
 
 
-def test_uncaught_exception_marks_failed_with_traceback(tmp_path: Path) -> None:
+def test_uncaught_exception_marks_failed_with_traceback(tmp_path: Path, start: Start) -> None:
     proc, run_id = start(
-        tmp_path,
         """
         run.log({"x": 1.0})
         raise RuntimeError("index build exploded")
@@ -133,9 +167,8 @@ def test_uncaught_exception_marks_failed_with_traceback(tmp_path: Path) -> None:
     assert stored.history("x").values.tolist() == [1.0]
 
 
-def test_normal_exit_without_finish_completes_and_flushes(tmp_path: Path) -> None:
+def test_normal_exit_without_finish_completes_and_flushes(tmp_path: Path, start: Start) -> None:
     proc, run_id = start(
-        tmp_path,
         """
         for i in range(1000):
             run.log({"x": float(i)})

@@ -142,3 +142,33 @@ def test_ragtrack_artifacts_moves_them(
         run.log_artifact(checkpoint / "config.json")
     assert (tmp_path / "elsewhere" / run.id / "config.json").exists()
     assert not (tmp_path / "store" / "artifacts").exists()
+
+
+def test_links_leading_outside_a_logged_directory_are_skipped_with_a_warning(
+    tmp_path: Path, checkpoint: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    secret = tmp_path / "home" / ".ssh" / "id_rsa"
+    secret.parent.mkdir(parents=True)
+    secret.write_text("PRIVATE KEY")
+    (checkpoint / "key").symlink_to(secret)
+    (checkpoint / "tokenizer" / "up").symlink_to(checkpoint.parent.parent / "home" / ".ssh")
+    (checkpoint / "tokenizer" / "sneaky").symlink_to("../../../home/.ssh/id_rsa")
+    (checkpoint / "config-link.json").symlink_to(checkpoint / "config.json")  # inside: kept
+    with (
+        caplog.at_level("WARNING", logger="ragtrack"),
+        ragtrack.init(project="p", dir=tmp_path / "store", capture=QUIET) as run,
+    ):
+        infos = run.log_artifact(checkpoint)
+    assert [i.path for i in infos] == [
+        "checkpoint/config-link.json",
+        "checkpoint/config.json",
+        "checkpoint/model.safetensors",
+        "checkpoint/tokenizer/vocab.txt",
+    ]
+    stored = tmp_path / "store" / "artifacts" / run.id
+    files = [p for p in stored.rglob("*") if p.is_file()]
+    assert len(files) == 4 and not any(b"PRIVATE KEY" in p.read_bytes() for p in files)
+    assert [r.message for r in caplog.records] == [
+        f"ragtrack: not uploading 2 symbolic links in {checkpoint} that lead outside it: "
+        f"key, tokenizer/sneaky"
+    ]

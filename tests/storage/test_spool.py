@@ -180,7 +180,7 @@ def test_values_that_cannot_be_stored_are_refused_when_spooled() -> None:
 def test_an_unknown_op_is_a_client_error() -> None:
     with pytest.raises(InvalidArgumentError) as e:
         _spool.replay(SqlStore("sqlite://"), _spool.SpooledOp(1, "r", "teleport", b"{}"))
-    assert _spool.outcome_of(e.value) is _spool.Outcome.DEAD
+    assert _spool.outcome_of(e.value) is _spool.Outcome.REJECTED
 
 
 @pytest.mark.parametrize(
@@ -189,11 +189,12 @@ def test_an_unknown_op_is_a_client_error() -> None:
         (StoreUnavailableError("down"), _spool.Outcome.RETRY),
         (StoreError("locked"), _spool.Outcome.RETRY),
         (AuthenticationError("bad token"), _spool.Outcome.RETRY),
-        (RagtrackError("internal"), _spool.Outcome.RETRY),
-        (RunNotFoundError("gone"), _spool.Outcome.DEAD),
-        (InvalidArgumentError("bad"), _spool.Outcome.DEAD),
-        (AlreadyExistsError("dup"), _spool.Outcome.DEAD),
-        (KeyError("bug"), _spool.Outcome.DEAD),
+        # A 500 with an error body: the server refused this write, later ones may pass.
+        (RagtrackError("internal"), _spool.Outcome.REJECTED),
+        (RunNotFoundError("gone"), _spool.Outcome.GONE),
+        (InvalidArgumentError("bad"), _spool.Outcome.REJECTED),
+        (AlreadyExistsError("dup"), _spool.Outcome.REJECTED),
+        (KeyError("bug"), _spool.Outcome.REJECTED),
     ],
 )
 def test_outcome_of_a_failed_replay(error: BaseException, outcome: _spool.Outcome) -> None:
@@ -209,10 +210,13 @@ def test_deliver_stops_where_the_target_stops_answering(journal: _spool.Journal)
             run.id, "log_metrics", _spool.encode("log_metrics", batch=batch, batch_id=f"b{step}")
         )
     journal.append("missing", "set_tags", _spool.encode("set_tags", add=["a"], remove=[]))
+    journal.append(run.id, "teleport", b"{}")
     delivery = _spool.deliver(journal, store)
-    assert (delivery.sent, delivery.rejected, delivery.remaining) == (3, 1, 0)
+    # A run deleted from the target: its writes are dropped, not kept as rejected.
+    assert (delivery.sent, delivery.rejected, delivery.dropped, delivery.remaining) == (3, 1, 1, 0)
     assert delivery.runs == {run.id, "missing"}
-    assert delivery.rejections[0].startswith("RUN_NOT_FOUND")
+    assert delivery.rejections[0].startswith("INVALID_ARGUMENT")
+    assert journal.dead_count() == 1
     assert store.get_history(run.id, "x").steps.tolist() == [0, 1, 2]
 
     class Down(SqlStore):

@@ -24,7 +24,7 @@ from click.testing import CliRunner
 
 from ragtrack.cli import cli
 from ragtrack.entities import MetricSeries, RunStatus
-from ragtrack.exceptions import InvalidArgumentError, StoreUnavailableError
+from ragtrack.exceptions import InvalidArgumentError, RunNotFoundError, StoreUnavailableError
 from ragtrack.sdk.capture import CaptureSettings
 from ragtrack.sdk.run import Run
 from ragtrack.storage import Store, _spool
@@ -260,20 +260,49 @@ def test_a_rejected_replay_goes_to_dead_and_does_not_block(
     store: SpoolingStore, inner: FlakyStore, spool_dir: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     inner.down = True
-    store.update_run("no-such-run", notes="lost")  # 404 on replay
     run = store.create_run(project="p")
     store.log_metrics(run.id, batch(0))
+    store.append_logs(run.id, "stdin", "refused")  # 400 on replay
+    store.log_metrics(run.id, batch(10))
     with caplog.at_level(logging.WARNING, logger="ragtrack"):
         inner.down = False
         assert store.wait_for_pending(10) == 0
-    assert inner.get_history(run.id, "loss").steps.tolist() == list(range(10))
-    assert "rejected a delayed update_run of run no-such-run (RUN_NOT_FOUND" in caplog.text
+    # The writes of the same run behind the rejected one all arrived.
+    assert inner.get_history(run.id, "loss").steps.tolist() == list(range(20))
+    assert f"rejected a delayed console output of run {run.id} (INVALID_ARGUMENT" in caplog.text
     store.close()
     [path] = journals(spool_dir)  # kept: it holds the rejected write
     journal = _spool.Journal.claim(path)
     assert journal is not None
     assert (journal.pending_count(), journal.dead_count()) == (0, 1)
     journal.close()
+
+
+def test_writes_of_a_run_deleted_meanwhile_are_dropped_with_one_warning(
+    store: SpoolingStore, inner: FlakyStore, spool_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    inner.down = True
+    gone = store.create_run(project="p")
+    kept = store.create_run(project="p")
+    inner.down = False
+    assert store.wait_for_pending(10) == 0
+    inner.down = True
+    for step in (0, 10, 20):
+        store.log_metrics(gone.id, batch(step))
+    store.log_metrics(kept.id, batch(0))
+    inner.delete_run(gone.id)
+    with caplog.at_level(logging.WARNING, logger="ragtrack"):
+        inner.down = False
+        assert store.wait_for_pending(10) == 0
+        with pytest.raises(RunNotFoundError):  # later writes fail at once, not queued
+            store.log_metrics(gone.id, batch(30))
+    assert [r.message for r in caplog.records if gone.id in r.message] == [
+        f"ragtrack: run {gone.id} no longer exists in {store.url}: it was deleted while this "
+        f"process was logging to it; its further writes are dropped"
+    ]
+    assert inner.get_history(kept.id, "loss").steps.tolist() == list(range(10))
+    store.close()
+    assert journals(spool_dir) == []  # nothing kept for a deleted run
 
 
 def test_close_while_down_keeps_the_journal_and_sync_delivers_it(

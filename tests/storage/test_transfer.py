@@ -5,10 +5,13 @@ The REST path is covered end to end in tests/e2e/test_server_restart.py.
 
 from __future__ import annotations
 
+import io
 import math
+import os
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import BinaryIO
 
 import pytest
 
@@ -16,6 +19,7 @@ from ragtrack.entities import ExperimentMetric, MetricGoal, MetricSeries, RunSta
 from ragtrack.exceptions import StoreUnavailableError
 from ragtrack.storage import Store, _transfer, open_store
 from ragtrack.storage._transfer import copy_runs
+from ragtrack.storage.artifacts import ArtifactInfo, LocalArtifactStore
 from ragtrack.storage.sql import SqlStore
 from ragtrack.testing.store_contract import series
 
@@ -109,6 +113,8 @@ def test_a_first_copy_reproduces_every_run(source: Store, target: Store) -> None
         "experiments_created": 1,
         "points_sent": 51 + 3 + 2,
         "log_chars_sent": len("epoch 1\nepoch 2\nwarning\n"),
+        "artifacts_copied": 0,
+        "artifact_bytes": 0,
     }
     assert seen == [("done", "created"), ("failed", "created"), ("dead", "created"),
                     ("live", "created")]  # fmt: skip
@@ -132,6 +138,8 @@ def test_a_second_copy_sends_only_what_is_new(source: Store, target: Store) -> N
         "experiments_created": 0,
         "points_sent": 0,
         "log_chars_sent": 0,
+        "artifacts_copied": 0,
+        "artifact_bytes": 0,
     }
     live = ids["live"]
     source.log_metrics(live, {"x": series([2, 3, 4], [3.0, math.nan, 5.0]), "y": series([0], [1])})
@@ -206,3 +214,50 @@ def test_replaying_a_batch_of_an_earlier_copy_is_a_no_op(source: Store, target: 
 
 def test_an_empty_source_copies_nothing(source: Store, target: Store) -> None:
     assert copy_runs(source, target).runs == 0
+
+
+def read(store: LocalArtifactStore, run_id: str, path: str) -> bytes:
+    with store.open(run_id, path) as f:
+        return f.read()
+
+
+class BreaksAfter(LocalArtifactStore):
+    """An artifact store whose puts fail (server gone) once ``budget`` is spent."""
+
+    budget = 1
+
+    def put(self, run_id: str, path: str, source: BinaryIO) -> ArtifactInfo:
+        if self.budget <= 0:
+            raise StoreUnavailableError("the server went away")
+        self.budget -= 1
+        return super().put(run_id, path, source)
+
+
+def test_artifacts_are_copied_once_and_an_interrupted_copy_resumes(
+    source: Store, target: Store, tmp_path: Path
+) -> None:
+    ids = fill(source)
+    files = {"ckpt/config.json": b"{}", "ckpt/weights.bin": os.urandom(3 << 20), "r.md": b"#"}
+    origin = LocalArtifactStore(tmp_path / "source" / "artifacts")
+    for path, data in files.items():
+        origin.put(ids["done"], path, io.BytesIO(data))
+    origin.put(ids["failed"], "trace.txt", io.BytesIO(b"boom"))
+    copies = BreaksAfter(tmp_path / "target-artifacts")
+
+    with pytest.raises(StoreUnavailableError):
+        copy_runs(source, target, source_artifacts=origin, target_artifacts=copies)
+    assert target.get_run(ids["done"]).status is not RunStatus.COMPLETED  # the status comes last
+    assert [a.path for a in copies.list(ids["done"])] == ["ckpt/config.json"]
+
+    copies.budget = 100
+    report = copy_runs(source, target, source_artifacts=origin, target_artifacts=copies)
+    assert (report.artifacts_copied, report.artifact_bytes) == (
+        3,
+        len(files["ckpt/weights.bin"]) + 5,
+    )
+    for run_id, expected in ((ids["done"], files), (ids["failed"], {"trace.txt": b"boom"})):
+        assert {a.path: read(copies, run_id, a.path) for a in copies.list(run_id)} == expected
+    assert target.get_run(ids["done"]).status is RunStatus.COMPLETED
+
+    again = copy_runs(source, target, source_artifacts=origin, target_artifacts=copies)
+    assert (again.artifacts_copied, again.runs_unchanged) == (0, 4)  # nothing twice

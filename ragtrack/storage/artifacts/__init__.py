@@ -15,7 +15,13 @@ import os
 from typing import TYPE_CHECKING
 
 from ragtrack.exceptions import InvalidArgumentError
-from ragtrack.storage.artifacts._base import CHUNK_SIZE, ArtifactInfo, ArtifactStore, stream_copy
+from ragtrack.storage.artifacts._base import (
+    CHUNK_SIZE,
+    ArtifactInfo,
+    ArtifactStore,
+    stream_copy,
+    upload_plan,
+)
 from ragtrack.storage.artifacts._fsspec import FsspecArtifactStore
 from ragtrack.storage.artifacts._local import LocalArtifactStore
 from ragtrack.storage.artifacts._paths import (
@@ -158,6 +164,7 @@ __all__ = [
     "delete_run_artifacts",
     "open_artifact_store",
     "stream_copy",
+    "upload_plan",
     "validate_artifact_path",
     "validate_artifact_prefix",
     "validate_run_id",

@@ -28,6 +28,7 @@ from __future__ import annotations
 import abc
 import builtins
 import hashlib
+import logging
 import os
 import secrets
 import shutil
@@ -37,7 +38,13 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ragtrack.exceptions import ArtifactNotFoundError, InvalidArgumentError, StoreError
-from ragtrack.storage.artifacts._paths import RESERVED_PREFIX, validate_artifact_path
+from ragtrack.storage.artifacts._paths import (
+    RESERVED_PREFIX,
+    checked_listed_path,
+    validate_artifact_path,
+)
+
+logger = logging.getLogger("ragtrack")
 
 #: Bytes read from a source (and copied to a destination) at a time.
 CHUNK_SIZE = 1 << 20
@@ -112,9 +119,12 @@ class ArtifactStore(abc.ABC):
         under ``name/``; ``name`` defaults to the file or directory's base name.
 
         Every artifact path is checked before the first upload, so a bad file
-        name fails the call without storing anything. Symbolic links to files
-        are stored as the files they point to; links to directories and
-        special files (FIFOs, sockets) are skipped.
+        name fails the call without storing anything. Inside a directory,
+        symbolic links to files *in that directory* are stored as the files
+        they point to; links that lead outside it are skipped with a warning
+        (a link to ``~/.ssh/id_rsa`` in an output folder must not be uploaded),
+        and links to directories and special files (FIFOs, sockets) are skipped.
+        ``local_path`` itself may be a link: the caller named it.
 
         Example:
             >>> import tempfile, pathlib
@@ -124,23 +134,8 @@ class ArtifactStore(abc.ABC):
             >>> [a.path for a in LocalArtifactStore(tempfile.mkdtemp()).upload("r1", src)]
             ['report.md']
         """
-        source = Path(local_path)
-        if name is None:
-            name = Path(os.path.realpath(source)).name
-        name = validate_artifact_path(name)
-        if source.is_file():
-            files = [(name, source)]
-        elif source.is_dir():
-            files = [
-                (validate_artifact_path(f"{name}/{rel}"), file) for rel, file in _walk_files(source)
-            ]
-        else:
-            raise InvalidArgumentError(
-                f"cannot log {os.fspath(local_path)!r} as an artifact: no such file or directory",
-                field="local_path",
-            )
         out = []
-        for path, file in files:
+        for path, file in upload_plan(local_path, name):
             with open(file, "rb") as f:
                 out.append(self.put(run_id, path, f))
         return out
@@ -171,8 +166,13 @@ class ArtifactStore(abc.ABC):
             tree = self.list(run_id, f"{path}/")
             if not tree:
                 raise
-            for item in tree:
-                self._download_file(run_id, item.path, target / item.path[len(path) + 1 :])
+            # Every listed path is checked before the first file is written.
+            relative = [
+                checked_listed_path(item.path, f"{path}/", repr(self))[len(path) + 1 :]
+                for item in tree
+            ]
+            for item, rel in zip(tree, relative, strict=True):
+                self._download_file(run_id, item.path, target / rel)
             return target
         with source:
             _copy_to_file(source, target)
@@ -181,6 +181,34 @@ class ArtifactStore(abc.ABC):
     def _download_file(self, run_id: str, path: str, target: Path) -> None:
         with self.open(run_id, path) as source:
             _copy_to_file(source, target)
+
+
+def upload_plan(
+    local_path: str | os.PathLike[str], name: str | None = None
+) -> list[tuple[str, Path]]:
+    """(artifact path, local file) of everything :meth:`ArtifactStore.upload`
+    stores for ``local_path`` under ``name``, every path checked.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> src = pathlib.Path(tempfile.mkdtemp(), "report.md")
+        >>> _ = src.write_text("# results")
+        >>> [path for path, _ in upload_plan(src, "eval/report.md")]
+        ['eval/report.md']
+    """
+    source = Path(local_path)
+    if name is None:
+        name = Path(os.path.realpath(source)).name
+    name = validate_artifact_path(name)
+    if source.is_file():
+        return [(name, source)]
+    if source.is_dir():
+        files = _walk_files(source)
+        return [(validate_artifact_path(f"{name}/{rel}"), file) for rel, file in files]
+    raise InvalidArgumentError(
+        f"cannot log {os.fspath(local_path)!r} as an artifact: no such file or directory",
+        field="local_path",
+    )
 
 
 def stream_copy(source: BinaryIO, write: Callable[[bytes], object], what: str) -> tuple[int, str]:
@@ -210,14 +238,34 @@ def stream_copy(source: BinaryIO, write: Callable[[bytes], object], what: str) -
 
 
 def _walk_files(directory: Path) -> list[tuple[str, Path]]:
-    """(relative ``/`` path, file) of every regular file under ``directory``, sorted."""
+    """(relative ``/`` path, file) of every regular file under ``directory``,
+    sorted; symbolic links that lead outside it are left out, with a warning."""
     found = []
+    outside = []
+    root_real = os.path.realpath(directory)
     for root, dirs, files in os.walk(directory):
         dirs.sort()
         for file_name in files:
             file = Path(root, file_name)
-            if file.is_file():  # follows file symlinks; skips FIFOs, sockets, dangling links
-                found.append((file.relative_to(directory).as_posix(), file))
+            if not file.is_file():  # FIFOs, sockets, dangling links
+                continue
+            relative = file.relative_to(directory).as_posix()
+            if (
+                file.is_symlink()
+                and os.path.commonpath([root_real, os.path.realpath(file)]) != root_real
+            ):
+                outside.append(relative)
+                continue
+            found.append((relative, file))
+    if outside:
+        logger.warning(
+            "ragtrack: not uploading %d symbolic link%s in %s that lead%s outside it: %s",
+            len(outside),
+            "s" if len(outside) != 1 else "",
+            directory,
+            "" if len(outside) != 1 else "s",
+            ", ".join(sorted(outside)[:10]) + (", ..." if len(outside) > 10 else ""),
+        )
     return sorted(found)
 
 

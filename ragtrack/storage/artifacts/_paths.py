@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from ragtrack.exceptions import InvalidArgumentError
+from ragtrack.exceptions import InvalidArgumentError, StoreError
 from ragtrack.storage._input import is_run_id
 
 #: Longest artifact path, in characters.
@@ -109,6 +109,33 @@ def validate_artifact_prefix(prefix: object) -> str:
             f"invalid artifact prefix {_shown(prefix)}: {problem}", field="prefix"
         )
     return unicodedata.normalize("NFC", prefix)  # type: ignore[arg-type]
+
+
+def checked_listed_path(path: object, prefix: str, source: str) -> str:
+    """A path that an artifact store (a server, possibly hostile) *sent*, held
+    to the rules uploads are held to, and inside the listed ``prefix``; else
+    StoreError naming ``source``. Downloads write files at these paths, so one
+    like ``../../.bashrc`` must never get through.
+
+    Example:
+        >>> checked_listed_path("ckpt/a.bin", "ckpt/", "http://h")
+        'ckpt/a.bin'
+        >>> checked_listed_path("ckpt/../../.bashrc", "ckpt/", "http://h")
+        Traceback (most recent call last):
+        ...
+        ragtrack.exceptions.StoreError: http://h sent an unsafe artifact path 'ckpt/../../.bashrc' (it has a '..' segment); nothing is written for it
+    """  # noqa: E501
+    problem = artifact_path_problem(path)
+    if problem is None and unicodedata.normalize("NFC", path) != path:  # type: ignore[arg-type]
+        problem = "it is not in Unicode NFC form, as stored paths are"
+    if problem is None and not path.startswith(prefix):  # type: ignore[attr-defined]
+        problem = f"it is not under the prefix {prefix!r} that was asked for"
+    if problem is not None:
+        raise StoreError(
+            f"{source} sent an unsafe artifact path {_shown(path)} ({problem}); "
+            f"nothing is written for it"
+        )
+    return path  # type: ignore[return-value]
 
 
 def validate_run_id(run_id: object) -> str:

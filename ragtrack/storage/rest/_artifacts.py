@@ -40,6 +40,7 @@ from ragtrack.exceptions import (
 )
 from ragtrack.storage.artifacts._base import CHUNK_SIZE, ArtifactInfo, ArtifactStore
 from ragtrack.storage.artifacts._paths import (
+    checked_listed_path,
     validate_artifact_path,
     validate_artifact_prefix,
     validate_run_id,
@@ -50,6 +51,7 @@ from ragtrack.storage.rest._http import (
     RETRY_DELAYS,
     HttpTransport,
     error_payload,
+    is_unavailable,
     quote,
     rebuild_error,
 )
@@ -174,6 +176,8 @@ class RestArtifactStore(ArtifactStore):
             next_cursor = data.get("next_cursor")
         except (KeyError, TypeError, AttributeError) as e:
             raise StoreError(f"unexpected artifact listing from {self.url}: {data!r}") from e
+        for artifact in page:  # a hostile server must not steer downloads out of their folder
+            checked_listed_path(artifact.path, prefix, self.url)
         return page, next_cursor
 
     def _stream(
@@ -217,8 +221,9 @@ class RestArtifactStore(ArtifactStore):
 
 def response_error(status: int, body: bytes, request: str) -> RagtrackError:
     """The exception for an error answer to ``request`` (``"GET http://..."``):
-    the one its error body names, else one chosen by status; 5xx and 429 are
-    StoreUnavailableError (worth retrying later).
+    the one its error body names, else one chosen by status; answers that mean
+    "try again later" (:func:`~ragtrack.storage.rest._http.is_unavailable`) are
+    StoreUnavailableError.
 
     Example:
         >>> body = b'{"error": {"code": "ARTIFACT_NOT_FOUND", "message": "gone", "field": "path"}}'
@@ -228,7 +233,7 @@ def response_error(status: int, body: bytes, request: str) -> RagtrackError:
         'StoreUnavailableError'
     """
     payload = error_payload(body)
-    if status >= 500 or status == 429:
+    if is_unavailable(status, payload):
         detail = f": {payload[1]}" if payload else ""
         return StoreUnavailableError(f"{request} answered HTTP {status}{detail}")
     if payload is not None:

@@ -5,10 +5,13 @@ Failures split in two. What the server *answered* with an error body
 (``{"error": {"code", "message", "field"}}``) is re-raised as the class its code
 names (:func:`ragtrack.exceptions.error_class`). Everything that says "the
 server cannot answer right now" — connection refused or reset, timeouts, HTTP
-5xx and 429, a proxy's HTML error page — is a
-:class:`~ragtrack.exceptions.StoreUnavailableError`, which the spooling layer
-keeps and replays. Reads (GET, DELETE) are retried here a few times first;
-writes are not, because the spool retries them with their batch ids.
+502, 503, 504, 408 and 429, any 5xx without a ragtrack error body (a proxy's HTML
+page) — is a :class:`~ragtrack.exceptions.StoreUnavailableError`, which the
+spooling layer keeps and replays. A 500 *with* a ragtrack error body is the
+server refusing that request (a bug or bad input it did not catch): it is
+re-raised like a 4xx, so one bad write never stalls the writes behind it.
+Reads (GET, DELETE) are retried here a few times first; writes are not,
+because the spool retries them with their batch ids.
 
 Example:
     >>> t = HttpTransport("http://127.0.0.1:1/prefix/")
@@ -210,7 +213,7 @@ class HttpTransport:
 
     def _error(self, method: str, path: str, status: int, data: bytes) -> RagtrackError:
         payload = error_payload(data)
-        if status >= 500 or status == 429:
+        if is_unavailable(status, payload):
             detail = f"HTTP {status}" + (f": {payload[1]}" if payload else "")
             return self._unavailable(method, path, detail)
         if payload is None:
@@ -221,6 +224,25 @@ class HttpTransport:
                 f"without a ragtrack error body; is {self.base_url} a ragtrack server?"
             )
         return rebuild_error(*payload)
+
+
+#: Answers that mean "try again later", body or not: overloaded or restarting,
+#: or (408) the server gave up waiting for a slow request body.
+_UNAVAILABLE_STATUSES = frozenset({408, 429, 502, 503, 504})
+
+
+def is_unavailable(status: int, payload: tuple[str, str, str | None] | None) -> bool:
+    """Whether an error answer means "try again later" rather than "not this request".
+
+    Example:
+        >>> is_unavailable(503, None), is_unavailable(500, None)
+        (True, True)
+        >>> is_unavailable(500, ("INTERNAL_ERROR", "bug", None)), is_unavailable(404, None)
+        (False, False)
+    """
+    if status in _UNAVAILABLE_STATUSES:
+        return True
+    return status >= 500 and (payload is None or payload[0] == StoreUnavailableError.code)
 
 
 def rebuild_error(code: str, message: str, field: str | None) -> RagtrackError:

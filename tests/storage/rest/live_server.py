@@ -7,26 +7,35 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from ragtrack.storage import Store
+from ragtrack.storage.artifacts import ArtifactStore
 from ragtrack.storage.sql import SqlStore
 from ragtrack.storage.sql._schema import metadata
 
 
 @contextmanager
-def serve(store: Store, *, token: str | None = None) -> Iterator[str]:
-    """Serve ``store`` on 127.0.0.1 until the block ends; yields the server URL."""
+def serve(
+    store: Store,
+    *,
+    token: str | None = None,
+    port: int = 0,
+    artifacts: ArtifactStore | None = None,
+) -> Iterator[str]:
+    """Serve ``store`` (and ``artifacts``, if given) on 127.0.0.1 (on ``port``,
+    default any free one) until the block ends; yields the server URL."""
     pytest.importorskip("fastapi", reason="the server needs pip install 'ragtrack[server]'")
     import uvicorn
 
     from ragtrack.server.app import create_app
     from ragtrack.server.settings import ServerSettings
 
-    app = create_app(store, None, ServerSettings(auth_token=token))
+    app = create_app(store, artifacts, ServerSettings(auth_token=token))
     # ws="none": the websockets import warns, and warnings are errors here.
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", ws="none")
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="none")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
     thread.start()
@@ -61,3 +70,25 @@ class LiveServer:
             else:
                 for table in reversed(metadata.sorted_tables):
                     conn.execute(table.delete())
+
+
+@contextmanager
+def serve_handler(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """A plain ``http.server`` on 127.0.0.1 answering with ``handler`` (fake
+    servers: scripted answers, hostile listings); yields its URL."""
+
+    class Server(ThreadingHTTPServer):
+        daemon_threads = True
+
+        def handle_error(self, request: object, client_address: object) -> None:
+            pass  # a client that timed out and hung up: nothing to report
+
+    server = Server(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()

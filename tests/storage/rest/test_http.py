@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
+from live_server import serve_handler
 
 from ragtrack.exceptions import (
     AmbiguousIdError,
@@ -76,21 +76,8 @@ def stub() -> Iterator[tuple[str, Script]]:
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    class Server(ThreadingHTTPServer):
-        daemon_threads = True
-
-        def handle_error(self, request: object, client_address: object) -> None:
-            pass  # a client that timed out and hung up: nothing to report
-
-    server = Server(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", script
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with serve_handler(Handler) as url:
+        yield url, script
 
 
 def _free_port() -> int:
@@ -181,8 +168,10 @@ def test_unknown_codes_keep_the_code() -> None:
     [
         (502, "text/html", b"<html>Bad Gateway</html>"),
         (503, "application/json", b'{"error": {"code": "STORE_ERROR", "message": "db down"}}'),
-        (500, "application/json", b'{"error": {"code": "INTERNAL_ERROR", "message": "bug"}}'),
+        (500, "text/html", b"<html>Internal Server Error</html>"),
+        (504, "application/json", b'{"error": {"code": "INTERNAL_ERROR", "message": "slow"}}'),
         (429, "text/plain", b"slow down"),
+        (408, "application/json", b'{"error": {"code": "REQUEST_TIMEOUT", "message": "slow"}}'),
     ],
 )
 def test_reads_are_retried_then_unavailable(
@@ -195,6 +184,22 @@ def test_reads_are_retried_then_unavailable(
         HttpTransport(url, token="s3cret").request("GET", "/api/v1/runs/x")
     assert url in info.value.message and "s3cret" not in info.value.message
     assert len(script.seen) == 4
+
+
+def test_a_500_with_an_error_body_is_the_servers_answer_not_an_outage(
+    stub: tuple[str, Script],
+) -> None:
+    # Retrying a request the server fails on (a NUL it could not store) would
+    # fail the same way for ever, and stall every write queued behind it.
+    url, script = stub
+    body = b'{"error": {"code": "INTERNAL_ERROR", "message": "internal server error (DataError)"}}'
+    script.answer = lambda seen: (500, "application/json", body)
+    transport = HttpTransport(url)
+    for method in ("GET", "POST"):
+        with pytest.raises(RagtrackError, match="DataError") as info:
+            transport.request(method, "/api/v1/runs/x/logs")
+        assert not isinstance(info.value, StoreError) and info.value.code == "INTERNAL_ERROR"
+    assert len(script.seen) == 2  # not retried
 
 
 def test_writes_are_not_retried(stub: tuple[str, Script]) -> None:
