@@ -15,6 +15,8 @@ import threading
 import time
 from typing import Protocol
 
+from ragtrack._threads import daemon_thread
+
 logger = logging.getLogger("ragtrack")
 
 
@@ -47,9 +49,7 @@ class Flusher:
             # is due before the thread would wake anyway (not the usual case).
             wake = due < self._sleeping_until
             if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._loop, name="ragtrack-flusher", daemon=True
-                )
+                self._thread = daemon_thread(self._loop, name="ragtrack-flusher")
                 self._thread.start()
         if wake:
             self._wake.set()

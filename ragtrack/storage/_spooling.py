@@ -50,6 +50,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ragtrack._threads import daemon_thread
 from ragtrack.entities import (
     Experiment,
     ExperimentMetric,
@@ -207,11 +208,10 @@ class SpoolingStore(Store):
             self._pending[run_id] += 1
             self._total += 1
             if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(
-                    target=self._replay_loop,
+                self._thread = daemon_thread(
+                    self._replay_loop,
                     args=(self._journal, self._generation),
                     name="ragtrack-spool",
-                    daemon=True,
                 )
                 self._thread.start()
             self._state.notify_all()

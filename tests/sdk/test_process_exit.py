@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -179,3 +180,25 @@ def test_normal_exit_without_finish_completes_and_flushes(tmp_path: Path, start:
     stored = ragtrack.Api(dir=tmp_path / "store").run(run_id)
     assert stored.status is ragtrack.RunStatus.COMPLETED
     assert len(stored.history("x")) == 1000
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads thread masks from /proc")
+def test_ragtrack_threads_leave_ctrl_c_and_sigterm_to_the_main_thread(tmp_path: Path) -> None:
+    """The kernel gives a process's signal to any thread that does not block it;
+    one of ours taking Ctrl-C would leave the KeyboardInterrupt waiting until the
+    main thread's blocking call (a sleep, a socket read) returned by itself."""
+    run = ragtrack.init(project="p", dir=tmp_path, capture={"git": False, "packages": False})
+    try:
+        run.log({"x": 1.0})
+        run.flush()
+        ours = [t for t in threading.enumerate() if t.name.startswith("ragtrack-")]
+        assert {t.name for t in ours} >= {"ragtrack-flusher", "ragtrack-system-metrics"}
+        for thread in ours:
+            status = Path(f"/proc/self/task/{thread.native_id}/status").read_text()
+            blocked = int(
+                next(s for s in status.splitlines() if s.startswith("SigBlk:")).split()[1], 16
+            )
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                assert blocked & (1 << (signum - 1)), f"{thread.name} may take {signum.name}"
+    finally:
+        run.finish()

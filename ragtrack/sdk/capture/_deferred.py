@@ -22,6 +22,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from ragtrack._threads import daemon_thread
 from ragtrack.sdk.capture.settings import CaptureSettings
 from ragtrack.storage import Store
 
@@ -86,9 +87,7 @@ class DeferredMetadata:
         self._settings = settings
         self._cwd = cwd
         self._parts = parts
-        self._thread = threading.Thread(
-            target=self._run, name=f"ragtrack-metadata-{run_id[:8]}", daemon=True
-        )
+        self._thread = daemon_thread(self._run, name=f"ragtrack-metadata-{run_id[:8]}")
 
     def start(self) -> None:
         self._thread.start()

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import psutil
 
+from ragtrack._threads import daemon_thread
 from ragtrack.exceptions import InvalidArgumentError
 from ragtrack.sdk.capture import _nvml
 
@@ -179,9 +180,7 @@ class _Sampler:
             due = self._due[monitor] = time.monotonic() + monitor.interval
             wake = due < self._sleeping_until
             if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._loop, name="ragtrack-system-metrics", daemon=True
-                )
+                self._thread = daemon_thread(self._loop, name="ragtrack-system-metrics")
                 self._thread.start()
         if wake:
             self._wake.set()
