@@ -97,7 +97,8 @@ class SqlConnection:
         return int(eid)
 
     def _require_run(self, conn: sa.Connection, run_id: str, *, lock: bool = False) -> None:
-        # Appending rewrites the tail chunk (read-modify-write), so metric writers
+        # Appending reads and rewrites each series' summary row (its count and
+        # last chunk seq) and now and then its small chunks, so metric writers
         # of one run take turns: SQLite's BEGIN IMMEDIATE already serialises, the
         # row lock (FOR UPDATE) does it on PostgreSQL.
         query = _RUN_FOR_UPDATE if lock else RUN_EXISTS
