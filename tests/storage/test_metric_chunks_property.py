@@ -1,6 +1,7 @@
 """Property test of the chunked metric store against a plain-list model.
 
-Batches of random sizes (crossing the tail-merge and chunk-size thresholds),
+Batches of random sizes (crossing the small-chunk and chunk-size thresholds,
+folded together every few chunks),
 unordered and repeated steps, NaN and infinities: the history must always be
 the concatenation of everything logged, stably sorted by step, and the summary
 must agree with it.
@@ -9,6 +10,7 @@ must agree with it.
 from __future__ import annotations
 
 import math
+from unittest import mock
 
 import numpy as np
 from hypothesis import given, settings
@@ -48,10 +50,16 @@ def batch(draw: st.DrawFn) -> MetricSeries:
 
 
 @settings(max_examples=25, deadline=None)
-@given(batches=st.lists(batch(), min_size=1, max_size=5))
-def test_history_and_summary_match_a_list_model(batches: list[MetricSeries]) -> None:
+@given(batches=st.lists(batch(), min_size=1, max_size=8), fold_every=st.sampled_from([1, 2, 3]))
+def test_history_and_summary_match_a_list_model(
+    batches: list[MetricSeries], fold_every: int
+) -> None:
     store = SqlStore("sqlite://")
+    # Folding every few chunks (rather than every 16) lets a handful of
+    # batches reach every case: nothing to fold, small chunks behind a full one.
+    fold = mock.patch.object(_chunks, "FOLD_EVERY_CHUNKS", fold_every)
     try:
+        fold.start()
         run = store.create_run(project="p")
         for b in batches:
             store.log_metrics(run.id, {"m": b})
@@ -72,4 +80,5 @@ def test_history_and_summary_match_a_list_model(batches: list[MetricSeries]) -> 
         else:
             assert math.isnan(summary.min) and math.isnan(summary.max)
     finally:
+        fold.stop()
         store.close()

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from ragtrack.entities import ExperimentMetric, MetricSeries, RunStatus
 from ragtrack.exceptions import InvalidArgumentError
 from ragtrack.storage import Store, open_store
-from ragtrack.storage.sql import SqlStore
+from ragtrack.storage.sql import SqlStore, _chunks
 from ragtrack.storage.sql._schema import metadata, metric_chunks, runs
 from ragtrack.testing.store_contract import StoreContract, series
 
@@ -175,8 +175,8 @@ def _chunk_sizes(store: SqlStore, run_id: str, key: str) -> list[int]:
 def test_a_slow_loggers_small_chunks_are_compacted_when_the_run_finishes(
     sql_store: SqlStore,
 ) -> None:
-    # Flushes of 1,100 points each: every one becomes its own chunk (only tails
-    # under 1,024 points are merged into the next batch), as a slow logger leaves them.
+    # Flushes of 1,100 points each: every one becomes its own chunk (only chunks
+    # under 1,024 points are folded together), as a slow logger leaves them.
     rng = np.random.default_rng(7)
     run = sql_store.create_run(project="p")
     for flush in range(20):
@@ -202,6 +202,54 @@ def test_a_slow_loggers_small_chunks_are_compacted_when_the_run_finishes(
     history = sql_store.get_history(run.id, "loss")
     assert len(history) == 22001 and history.steps[-1] == 30_000
     assert sql_store.get_run(run.id).metrics["loss"].count == 22001
+
+
+def test_a_batch_appends_its_chunks_without_rewriting_the_stored_ones(
+    sql_store: SqlStore,
+) -> None:
+    # Flushing 40 steps of 25 keys used to read, merge and rewrite each key's
+    # small last chunk on every request (every point written ~12 times). Now a
+    # batch only appends; small chunks are folded together once per
+    # FOLD_EVERY_CHUNKS chunks of the series.
+    every = _chunks.FOLD_EVERY_CHUNKS
+    run = sql_store.create_run(project="p")
+    for flush in range(every):
+        steps = list(range(flush * 40, flush * 40 + 40))
+        sql_store.log_metrics(run.id, {"m": series(steps, [0.5] * 40)})
+    assert _chunk_sizes(sql_store, run.id, "m") == [40] * every
+    steps = list(range(every * 40, every * 40 + 40))
+    sql_store.log_metrics(run.id, {"m": series(steps, [0.5] * 40)})
+    assert _chunk_sizes(sql_store, run.id, "m") == [40 * (every + 1)]
+    assert sql_store.get_history(run.id, "m").steps.tolist() == list(range(40 * (every + 1)))
+
+
+@pytest.mark.parametrize("flush_points", [1, 40, 1000])
+def test_a_running_runs_series_keeps_few_small_chunks_and_reads_back_whole(
+    sql_store: SqlStore, flush_points: int
+) -> None:
+    # A run still logging is read (charts, compare) before compact_metrics runs
+    # at its finish: its small chunks must stay few whatever the flush size.
+    rng = np.random.default_rng(flush_points)
+    run = sql_store.create_run(project="p")
+    logged = []
+    for flush in range(20_000 // flush_points if flush_points > 1 else 400):
+        start = flush * flush_points
+        steps = np.arange(start, start + flush_points, dtype=np.int64) // 3  # equal steps
+        values = rng.normal(size=flush_points)
+        values[::7] = np.nan
+        stamps = 1.7e9 + start + np.cumsum(rng.uniform(0.1, 0.4, flush_points))
+        logged.append(MetricSeries(steps, values, stamps))
+        sql_store.log_metrics(run.id, {"m": logged[-1]}, batch_id=f"b{flush}")
+        sizes = _chunk_sizes(sql_store, run.id, "m")
+        small = [n for n in sizes if n < _chunks.MERGE_BELOW_POINTS]
+        assert len(small) <= _chunks.FOLD_EVERY_CHUNKS + 1, sizes
+        assert sizes[-len(small) :] == small if small else True  # only trailing ones
+    want = MetricSeries.concat(logged)
+    got = sql_store.get_history(run.id, "m")
+    assert got.steps.tobytes() == want.steps.tobytes()
+    assert got.values.tobytes() == want.values.tobytes()
+    assert np.allclose(got.timestamps, want.timestamps, rtol=0, atol=1e-6)
+    assert sql_store.get_run(run.id).metrics["m"].count == len(want)
 
 
 def test_multi_row_writes_keep_nulls_extremes_and_bytes(sql_store: SqlStore) -> None:

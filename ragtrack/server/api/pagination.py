@@ -43,7 +43,8 @@ class PageRequest:
         return _wire.encode_cursor(self.offset + self.limit) if more else None
 
 
-def page_request(
+# A coroutine, so FastAPI calls it without a thread hop (see api/_common.py).
+async def page_request(
     limit: Annotated[
         int, Query(ge=1, le=MAX_LIMIT, description="Items per page (1-1000).")
     ] = DEFAULT_LIMIT,

@@ -33,9 +33,16 @@ ENCODING_V1 = 1
 #: Points per chunk at most; a 1M-point series is ~60 rows.
 CHUNK_MAX_POINTS = 16384
 
-#: A tail chunk smaller than this is rewritten together with the next batch, so
-#: slow loggers (a few points a second) do not leave thousands of tiny rows.
+#: A chunk smaller than this is "small": a series' small chunks are only its
+#: last few, because they are folded together every FOLD_EVERY_CHUNKS chunks.
 MERGE_BELOW_POINTS = 1024
+
+#: Batches append new chunks without reading any; each time a series' chunk
+#: count crosses a multiple of this, its trailing small chunks are read and
+#: rewritten with the batch. A running series thus keeps at most ~this many
+#: small chunks after its >= MERGE_BELOW_POINTS ones, and a point is rewritten
+#: ~twice instead of on every batch until its chunk fills.
+FOLD_EVERY_CHUNKS = 16
 
 _CONSTANT = 0
 _DELTAS = 1

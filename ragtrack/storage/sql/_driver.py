@@ -65,22 +65,22 @@ class DriverStatement:
     def execute(self, conn: sa.Connection, params: dict[str, Any]) -> Any:
         """Run once; returns the DBAPI cursor (for ``fetchone`` / ``rowcount``)."""
         compiled = self._compile(conn.dialect)
-        cursor = _cursor(conn)
+        cursor = driver_cursor(conn)
         args = compiled.args(params)
         try:
             cursor.execute(compiled.sql, args, **self._options)
         except conn.dialect.loaded_dbapi.Error as e:
-            raise _translated(conn, compiled.sql, args, e) from e
+            raise translated_error(conn, compiled.sql, args, e) from e
         return cursor
 
     def executemany(self, conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> None:
         compiled = self._compile(conn.dialect)
-        cursor = _cursor(conn)
+        cursor = driver_cursor(conn)
         args = [compiled.args(row) for row in rows]
         try:
             cursor.executemany(compiled.sql, args)
         except conn.dialect.loaded_dbapi.Error as e:
-            raise _translated(conn, compiled.sql, args, e) from e
+            raise translated_error(conn, compiled.sql, args, e) from e
         finally:
             cursor.close()
 
@@ -98,12 +98,12 @@ def fetch_all(conn: sa.Connection, query: sa.Select[Any]) -> list[tuple[Any, ...
         args: Any = [params[name] for name in compiled.positiontup or ()]
     else:
         args = params
-    cursor = _cursor(conn)
+    cursor = driver_cursor(conn)
     try:
         cursor.execute(compiled.string, args)
         rows: list[tuple[Any, ...]] = cursor.fetchall()
     except conn.dialect.loaded_dbapi.Error as e:
-        raise _translated(conn, compiled.string, args, e) from e
+        raise translated_error(conn, compiled.string, args, e) from e
     finally:
         cursor.close()
     return rows
@@ -123,11 +123,12 @@ class _Compiled:
         return params if self.order is None else [params[name] for name in self.order]
 
 
-def _cursor(conn: sa.Connection) -> Any:
+def driver_cursor(conn: sa.Connection) -> Any:
+    """The DBAPI cursor of the transaction SQLAlchemy opened on ``conn``."""
     return conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
 
 
-def _translated(
+def translated_error(
     conn: sa.Connection, sql: str, args: Any, error: Exception
 ) -> sa.exc.StatementError:
     """The SQLAlchemy exception (IntegrityError, OperationalError, ...) that

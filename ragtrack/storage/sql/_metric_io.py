@@ -79,20 +79,47 @@ def _series_state(n_keys: int) -> DriverStatement:
     )
 
 
-_TAIL_CHUNKS = sa.select(
-    metric_chunks.c.key,
-    metric_chunks.c.n_points,
-    metric_chunks.c.steps_blob,
-    metric_chunks.c.values_blob,
-    metric_chunks.c.times_blob,
-).where(
-    metric_chunks.c.run_id == sa.bindparam("rid"),
-    sa.tuple_(metric_chunks.c.key, metric_chunks.c.seq).in_(sa.bindparam("tails", expanding=True)),
-)
-_DELETE_CHUNKS = metric_chunks.delete().where(
-    metric_chunks.c.run_id == sa.bindparam("rid"),
-    sa.tuple_(metric_chunks.c.key, metric_chunks.c.seq).in_(sa.bindparam("tails", expanding=True)),
-)
+@functools.cache
+def _trailing_small_chunks(n_keys: int) -> DriverStatement:
+    """The small chunks of ``n_keys`` series of a run after a seq per key (``k<i>``
+    after ``after<i>``), in order: what folding them with a batch rewrites."""
+    c = metric_chunks.c
+    return DriverStatement(
+        lambda dialect: (
+            sa.select(c.key, c.seq, c.n_points, c.steps_blob, c.values_blob, c.times_blob)
+            .where(
+                c.run_id == sa.bindparam("rid"),
+                c.n_points < sa.bindparam("below"),
+                sa.or_(
+                    *(
+                        sa.and_(c.key == sa.bindparam(f"k{i}"), c.seq > sa.bindparam(f"after{i}"))
+                        for i in range(n_keys)
+                    )
+                ),
+            )
+            .order_by(c.key, c.seq)
+        )
+    )
+
+
+@functools.cache
+def _delete_chunks_from(n_keys: int) -> DriverStatement:
+    """Delete the chunks of ``n_keys`` series of a run from a seq on (``k<i>``
+    from ``from<i>``)."""
+    c = metric_chunks.c
+    return DriverStatement(
+        lambda dialect: metric_chunks.delete().where(
+            c.run_id == sa.bindparam("rid"),
+            sa.or_(
+                *(
+                    sa.and_(c.key == sa.bindparam(f"k{i}"), c.seq >= sa.bindparam(f"from{i}"))
+                    for i in range(n_keys)
+                )
+            ),
+        )
+    )
+
+
 _SUMMARY_COLUMNS = (
     "value",
     "value_json",
@@ -111,14 +138,15 @@ def write_metrics(conn: sa.Connection, run_id: str, batch: Mapping[str, MetricSe
     """Append each series to its chunks and fold it into its summary row;
     returns the keys the run had no summary row of before.
 
-    The summary row records where the series' last chunk is; a small last chunk
-    is read, merged with the new points and rewritten, so slow loggers do not
-    leave a row per flush.
+    The summary row records the series' last chunk (``tail_seq``), so a batch
+    appends its chunks without reading any. When a series' chunk count crosses
+    a multiple of ``FOLD_EVERY_CHUNKS``, its trailing small chunks are read and
+    rewritten together with the batch, so slow loggers do not leave a row per
+    flush and no point is rewritten on every batch.
     """
     keys = [k for k, s in batch.items() if len(s)]
     if not keys:
         return []
-    from ragtrack.entities.metric import MetricSeries
     from ragtrack.storage.sql import _chunks
 
     params: dict[str, Any] = {f"k{i}": key for i, key in enumerate(keys)}
@@ -126,43 +154,81 @@ def write_metrics(conn: sa.Connection, run_id: str, batch: Mapping[str, MetricSe
     cursor = _series_state(len(keys)).execute(conn, params)
     state = {row[0]: dict(zip(_STATE_COLUMNS, row, strict=True)) for row in cursor.fetchall()}
     cursor.close()
-    merge = [
-        (k, state[k]["tail_seq"])
-        for k in keys
-        if k in state
-        and state[k]["tail_seq"] is not None
-        and state[k]["tail_points"] < _chunks.MERGE_BELOW_POINTS
-    ]
-    heads: dict[str, MetricSeries] = {}
-    if merge:
-        for tail in conn.execute(_TAIL_CHUNKS, {"rid": run_id, "tails": merge}):
-            heads[tail[0]] = _chunks.decode([(tail[1], tail[2], tail[3], tail[4])])
-        conn.execute(_DELETE_CHUNKS, {"rid": run_id, "tails": merge})
+    pieces = {key: _chunks.split(batch[key]) for key in keys}
+    next_seq: dict[str, int] = {}
+    fold: list[tuple[str, int]] = []
+    for key in keys:
+        old = state.get(key)
+        tail = -1 if old is None or old["tail_seq"] is None else old["tail_seq"]
+        next_seq[key] = tail + 1
+        every = _chunks.FOLD_EVERY_CHUNKS
+        if tail >= 0 and (tail + len(pieces[key])) // every != tail // every:
+            fold.append((key, tail))
+    if fold:
+        _fold_trailing_small(conn, run_id, fold, pieces, next_seq)
     chunk_rows: list[dict[str, Any]] = []
     summary_rows = []
     for key in keys:
-        series = batch[key]
-        old = state.get(key)
-        seq = 0
-        if old is not None and old["tail_seq"] is not None:
-            seq = old["tail_seq"] if key in heads else old["tail_seq"] + 1
-        pieces = _chunks.split(
-            MetricSeries.concat([heads[key], series]) if key in heads else series
-        )
-        for piece in pieces:
+        seq = next_seq[key]
+        for piece in pieces[key]:
             chunk_rows.append(_chunk_row(run_id, key, seq, len(piece), _chunks.encode(piece)))
             seq += 1
-        row = _fold_summary(run_id, key, series, old)
-        row["tail_seq"], row["tail_points"] = seq - 1, len(pieces[-1])
+        row = _fold_summary(run_id, key, batch[key], state.get(key))
+        row["tail_seq"], row["tail_points"] = seq - 1, len(pieces[key][-1])
         summary_rows.append(row)
     insert_many(conn, metric_chunks, chunk_rows)
     upsert(conn, summaries, summary_rows, keys=("run_id", "key"), update=_SUMMARY_COLUMNS)
     return [k for k in keys if k not in state]
 
 
+def _fold_trailing_small(
+    conn: sa.Connection,
+    run_id: str,
+    fold: list[tuple[str, int]],
+    pieces: dict[str, list[MetricSeries]],
+    next_seq: dict[str, int],
+) -> None:
+    """Take each ``(key, tail_seq)`` series' unbroken run of small chunks that
+    ends at its tail into its new ``pieces`` (deleting those rows), and move
+    its ``next_seq`` back to where that run started."""
+    from ragtrack.entities.metric import MetricSeries
+    from ragtrack.storage.sql import _chunks
+
+    # Small chunks only ever trail a series (older ones were folded), and at
+    # most ~FOLD_EVERY_CHUNKS + 2 of them: looking twice that far back suffices.
+    window = 2 * _chunks.FOLD_EVERY_CHUNKS
+    params: dict[str, Any] = {"rid": run_id, "below": _chunks.MERGE_BELOW_POINTS}
+    for i, (key, tail) in enumerate(fold):
+        params[f"k{i}"], params[f"after{i}"] = key, tail - window
+    cursor = _trailing_small_chunks(len(fold)).execute(conn, params)
+    found: dict[str, list[tuple[Any, ...]]] = {}
+    for row in cursor.fetchall():
+        found.setdefault(row[0], []).append(tuple(row[1:]))
+    cursor.close()
+    deletes: dict[str, int] = {}
+    for key, tail in fold:
+        rows = found.get(key, [])
+        # Only the unbroken run ending at the tail: a full chunk in between
+        # stays where it is, so the points keep their order.
+        n = 0
+        while n < len(rows) and rows[len(rows) - 1 - n][0] == tail - n:
+            n += 1
+        if not n:
+            continue
+        taken, start = rows[len(rows) - n :], tail + 1 - n
+        head = _chunks.decode([r[1:] for r in taken])
+        pieces[key] = _chunks.split(MetricSeries.concat([head, *pieces[key]]))
+        next_seq[key] = deletes[key] = start
+    if deletes:
+        params = {"rid": run_id}
+        for i, (key, start) in enumerate(deletes.items()):
+            params[f"k{i}"], params[f"from{i}"] = key, start
+        _delete_chunks_from(len(deletes)).execute(conn, params).close()
+
+
 #: A series whose chunks hold fewer points than this on average when its run
 #: finishes is rewritten into full chunks. A slow logger's flushes leave chunks
-#: of ~1,024 points (the tail merging above stops there), which read ~1.6x
+#: of ~1,024 points and more (folding above stops there), which read ~1.6x
 #: slower than full ones; a fast logger's 10,000-point batches stay as they are.
 COMPACT_BELOW_AVERAGE_POINTS = 4096
 

