@@ -207,8 +207,10 @@ class Store(abc.ABC):
         Liveness is judged by the store's clock: without ``at`` the heartbeat is
         stamped with it (what the SDK sends: a client's clock may be off), and a
         run created as running gets its first heartbeat from it, whatever
-        ``created_at`` says. ``at`` records a known earlier time (copying a run
-        between stores); a time ahead of the store's clock is taken as now.
+        ``created_at`` says. An ``at`` older than the store's ``stale_after``
+        records a known past (copying a dead run between stores) and is kept; any
+        later ``at`` (within ``stale_after``, or ahead) is a live beat from a
+        client's clock and is stamped with the store's clock instead.
         """
 
     @abc.abstractmethod

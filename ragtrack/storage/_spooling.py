@@ -439,7 +439,8 @@ class SpoolingStore(Store):
             status=status,
             created_at=created_at,
             started_at=created_at if running else None,
-            heartbeat_at=created_at if running else None,
+            # As the store will stamp it: its first heartbeat is "now", not created_at.
+            heartbeat_at=time.time() if running else None,
             config=to_plain(dict(config or {})),
             tags=tuple(sorted(set(tags))),
             notes=notes,

@@ -175,6 +175,29 @@ class StoreContract(
         beat = store.get_run(run.id).heartbeat_at
         assert beat is not None and before - 1 <= beat <= time.time() + 1
 
+    def test_a_live_heartbeat_from_a_clock_behind_is_stamped_now(self, store: Store) -> None:
+        # Older SDKs send ``at=`` their own clock on every beat; one a little
+        # behind must not have its run age towards "crashed" while it beats.
+        run = store.create_run(project="p")
+        before = time.time()
+        store.heartbeat(run.id, at=before - 5)
+        beat = store.get_run(run.id).heartbeat_at
+        assert beat is not None and before - 1 <= beat <= time.time() + 1
+        # An ``at`` older than the store's staleness limit is a recorded past
+        # (a dead run copied between stores) and is kept as given.
+        store.heartbeat(run.id, at=before - 10_000)
+        assert store.get_run(run.id).heartbeat_at == pytest.approx(before - 10_000)
+        assert store.get_run(run.id).status is RunStatus.CRASHED
+
+    def test_a_live_run_started_by_a_clock_ahead_never_lasts_less_than_zero(
+        self, store: Store
+    ) -> None:
+        # started_at is the client's clock, the heartbeat the store's.
+        run = store.create_run(project="p", created_at=time.time() + 3600)
+        assert store.get_run(run.id).duration == 0
+        assert store.search_runs("p", "duration < 0") == []
+        assert [r.id for r in store.search_runs("p", "duration = 0")] == [run.id]
+
     def test_tags(self, store: Store) -> None:
         run = store.create_run(project="p", tags=["a"])
         store.set_tags(run.id, add=["b", "a", "ünï"], remove=["a"])

@@ -6,11 +6,16 @@ import threading
 import time
 import types
 from collections.abc import Callable
+from pathlib import Path
 
+import numpy as np
+import psutil
 import pytest
 
+import ragtrack
 from ragtrack.exceptions import InvalidArgumentError
 from ragtrack.sdk.capture.system_metrics import SystemMonitor
+from ragtrack.storage import open_store
 
 PERCENTAGES = (
     "system/cpu_percent",
@@ -205,3 +210,51 @@ def test_runs_in_one_process_share_one_sampling_thread() -> None:
         monitor.stop()
 
     assert len(threads) == 1
+
+
+def test_two_live_runs_in_one_process_both_see_the_machine_busy(tmp_path: Path) -> None:
+    # Both runs' monitors are sampled by one thread; each must measure the
+    # machine over its own interval, not since the other run's sample.
+    capture = {"system_metrics": True, "system_metrics_interval": 0.2}
+    runs = [ragtrack.init(project="p", dir=tmp_path, capture=capture) for _ in range(2)]
+    deadline = time.monotonic() + 2.0
+    while time.monotonic() < deadline:  # one core busy the whole time
+        sum(i * i for i in range(10_000))
+    for run in runs:
+        run.finish()
+    store = open_store(dir=tmp_path)
+    for run in runs:
+        machine = store.get_history(run.id, "system/cpu_percent").values
+        process = store.get_history(run.id, "system/process_cpu_percent").values
+        assert len(machine) >= 4 and len(process) == len(machine)
+        # The machine is at least as busy as this process (of all cores, 0-100).
+        assert float(np.mean(process)) > 5
+        assert float(np.mean(machine)) >= 0.8 * float(np.mean(process))
+
+
+def test_two_live_runs_each_measure_the_machine_over_their_own_interval(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A machine steadily 60% busy whose counters advance in the kernel's 10 ms
+    # ticks: a run measuring only since the other run's sample (a few ms) reads
+    # 0 or 100, one measuring its own interval reads about 60.
+    kind = type(psutil.cpu_times())
+    zero = kind(*(0.0 for _ in kind._fields))
+    start = time.monotonic()
+
+    def kernel_cpu_times(percpu: bool = False) -> object:
+        ticks = int((time.monotonic() - start) * 100) * 2  # two cores
+        busy = ticks * 6 // 10
+        return zero._replace(user=busy / 100, idle=(ticks - busy) / 100)
+
+    monkeypatch.setattr(psutil, "cpu_times", kernel_cpu_times)
+    capture = {"system_metrics": True, "system_metrics_interval": 0.1}
+    runs = [ragtrack.init(project="p", dir=tmp_path, capture=capture) for _ in range(2)]
+    time.sleep(1.0)
+    for run in runs:
+        run.finish()
+    store = open_store(dir=tmp_path)
+    for run in runs:
+        machine = store.get_history(run.id, "system/cpu_percent").values
+        assert len(machine) >= 3
+        assert np.all((machine > 40) & (machine < 80)), machine

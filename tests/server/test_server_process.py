@@ -165,6 +165,17 @@ def _answer(sock: socket.socket) -> bytes:
     return received
 
 
+def _assert_only_a_complete_upload_is_stored(url: str, run_id: str, store: Path) -> None:
+    """No stalled upload left anything, and a complete one still gets through."""
+    assert _request(f"{url}/api/v1/runs/{run_id}/artifacts", token=None)["artifacts"] == []
+    request = urllib.request.Request(
+        f"{url}/api/v1/runs/{run_id}/artifacts/ok.bin", data=b"y" * 1000, method="PUT"
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert json.loads(response.read())["size"] == 1000
+    assert [p.name for p in (store / "artifacts").rglob("*") if p.is_file()] == ["ok.bin"]
+
+
 def test_stalled_uploads_time_out_without_starving_other_requests(tmp_path: Path) -> None:
     store = tmp_path / "store"
     args = ("--store", str(store), "--body-timeout", "3", "--max-uploads", "64")
@@ -196,15 +207,50 @@ def test_stalled_uploads_time_out_without_starving_other_requests(tmp_path: Path
             assert head.startswith(b"HTTP/1.1 408 "), answer[:200]
             assert json.loads(body)["error"]["code"] == "REQUEST_TIMEOUT"
         # Nothing partial was stored, and the store still takes a complete upload.
-        listed = _request(f"{url}/api/v1/runs/{run['id']}/artifacts", token=None)
-        assert listed["artifacts"] == []
-        request = urllib.request.Request(
-            f"{url}/api/v1/runs/{run['id']}/artifacts/ok.bin", data=b"y" * 1000, method="PUT"
-        )
-        with urllib.request.urlopen(request, timeout=30) as response:
-            assert json.loads(response.read())["size"] == 1000
-    left = [p.name for p in (store / "artifacts").rglob("*") if p.is_file()]
-    assert left == ["ok.bin"]
+        _assert_only_a_complete_upload_is_stored(url, run["id"], store)
+
+
+def test_uploads_beyond_the_default_limit_wait_then_get_503(tmp_path: Path) -> None:
+    # The issue's scenario at the default --max-uploads (32): 45 stalled uploads.
+    store = tmp_path / "store"
+    with server("--store", str(store), "--body-timeout", "2") as (url, _):
+        run = _request(f"{url}/api/v1/runs", "POST", {"project": "e2e"}, token=None)
+        octets = "application/octet-stream"
+
+        def upload(name: str) -> socket.socket:
+            return _stalled(url, f"PUT /api/v1/runs/{run['id']}/artifacts/{name}", octets, b"x")
+
+        holders = [upload(f"held{i}.bin") for i in range(32)]
+        time.sleep(0.3)  # the first 32 hold every upload slot
+        extras = [upload(f"extra{i}.bin") for i in range(13)]
+        try:
+            time.sleep(0.3)
+            # Everyone else is still served while all 45 are in the server.
+            assert _request(f"{url}/healthz", token=None)["status"] == "ok"
+            assert _request(f"{url}/api/v1/runs/{run['id']}", token=None)["id"] == run["id"]
+            # The holders keep their slots alive (a byte now and then) for longer
+            # than the extras may wait for one: the extras get 503, safe to retry.
+            until = time.monotonic() + 3.0
+            while time.monotonic() < until:
+                for sock in holders:
+                    sock.sendall(b"x")
+                time.sleep(0.5)
+            extra_answers = [_answer(sock) for sock in extras]
+            # Then the holders stall for good and time out.
+            held_answers = [_answer(sock) for sock in holders]
+        finally:
+            for sock in holders + extras:
+                sock.close()
+        for answers, status, code in (
+            (extra_answers, b"503", "STORE_UNAVAILABLE"),
+            (held_answers, b"408", "REQUEST_TIMEOUT"),
+        ):
+            for answer in answers:
+                head, _, body = answer.partition(b"\r\n\r\n")
+                assert head.startswith(b"HTTP/1.1 " + status + b" "), answer[:200]
+                assert json.loads(body)["error"]["code"] == code
+        # Nothing partial was stored, and a freed slot takes a complete upload.
+        _assert_only_a_complete_upload_is_stored(url, run["id"], store)
 
 
 _SKEWED_CLIENT = """

@@ -243,6 +243,21 @@ def test_a_run_with_spooled_writes_queues_behind_them(
     assert inner.applied[-1] == ("log_metrics", run.id, 20)
 
 
+def test_a_run_created_while_down_reads_as_the_store_will_record_it(
+    store: SpoolingStore, inner: FlakyStore
+) -> None:
+    inner.down = True
+    created_at = time.time() - 3600  # a run recorded as started an hour ago
+    run = store.create_run(project="p", created_at=created_at)
+    assert run.created_at == created_at
+    # The store stamps a running run's first heartbeat with its own clock.
+    assert run.heartbeat_at is not None and run.heartbeat_at >= time.time() - 5
+    inner.down = False
+    assert store.wait_for_pending(10) == 0
+    stored = inner.get_run(run.id).heartbeat_at
+    assert stored is not None and abs(stored - run.heartbeat_at) < 5
+
+
 def test_heartbeats_are_dropped_while_down(
     store: SpoolingStore, inner: FlakyStore, spool_dir: Path
 ) -> None:

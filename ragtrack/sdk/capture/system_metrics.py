@@ -52,6 +52,7 @@ class SystemMonitor:
         self._disk_path = disk_path if disk_path is not None else os.getcwd()
         self._cpu_count = _cpu_count()
         self._cpu_mark = _process_cpu_mark()
+        self._system_mark: tuple[float, float] | None = None
         # Held while sampling and emitting, so that after stop() returns nothing is
         # emitted; reentrant because emit may call stop().
         self._lock = threading.RLock()
@@ -69,6 +70,7 @@ class SystemMonitor:
                 return
             self._active = True
             self._cpu_mark = _process_cpu_mark()  # the first sample covers one interval
+            self._system_mark = _system_cpu_mark()
         _sampler.add(self)
 
     def stop(self) -> None:
@@ -111,8 +113,12 @@ class SystemMonitor:
         (used, at), (used_before, at_before) = _process_cpu_mark(), self._cpu_mark
         self._cpu_mark = (used, at)
         process_cpu = 100.0 * (used - used_before) / (at - at_before) if at > at_before else 0.0
+        # Each monitor keeps its own baseline: psutil.cpu_percent(interval=None) keeps
+        # one per thread, and with every run's monitor sampled by one thread each
+        # would measure only since another run's sample (near 0 with two runs).
+        system_before, self._system_mark = self._system_mark, _system_cpu_mark()
         values: dict[str, float] = {
-            "system/cpu_percent": float(psutil.cpu_percent(interval=None)),
+            "system/cpu_percent": _busy_percent(system_before, self._system_mark),
             "system/process_cpu_percent": min(100.0, process_cpu / self._cpu_count),
             "system/memory_percent": float(psutil.virtual_memory().percent),
             "system/process_rss_mb": _this_process().memory_info().rss / 2**20,
@@ -138,6 +144,25 @@ def _process_cpu_mark() -> tuple[float, float]:
     which was a tenth of a short run's start)."""
     times = os.times()
     return times.user + times.system, time.monotonic()
+
+
+def _system_cpu_mark() -> tuple[float, float]:
+    """The machine's busy and total CPU seconds so far, split as
+    psutil.cpu_percent splits them (idle and iowait are not busy; guest time is
+    already counted in user and nice)."""
+    times = psutil.cpu_times()
+    total = sum(times) - getattr(times, "guest", 0.0) - getattr(times, "guest_nice", 0.0)
+    return total - times.idle - getattr(times, "iowait", 0.0), total
+
+
+def _busy_percent(before: tuple[float, float] | None, now: tuple[float, float]) -> float:
+    """The machine's busy share of all cores (0-100) between two marks; since boot
+    without a first mark (a sample() of a monitor never started)."""
+    busy_before, total_before = before if before is not None else (0.0, 0.0)
+    busy, total = now
+    if total <= total_before:
+        return 0.0
+    return min(100.0, max(0.0, 100.0 * (busy - busy_before) / (total - total_before)))
 
 
 def _this_process() -> psutil.Process:
@@ -190,9 +215,6 @@ class _Sampler:
             self._due.pop(monitor, None)
 
     def _loop(self) -> None:
-        # psutil keeps the system-wide CPU baseline per thread: set this one's.
-        with contextlib.suppress(Exception):
-            psutil.cpu_percent(interval=None)
         while True:
             now = time.monotonic()
             with self._lock:

@@ -254,7 +254,10 @@ def _column(field: Field, stale_before: float) -> tuple[sa.ColumnElement[Any], b
         return effective_status(stale_before), False
     if name == "duration":
         end = sa.func.coalesce(runs.c.ended_at, runs.c.heartbeat_at)
-        return end - runs.c.started_at, True
+        # A live run's start is the client's clock and its heartbeat the store's:
+        # a client ahead would give a negative duration (clamped as RunRecord does).
+        elapsed = end - runs.c.started_at
+        return sa.case((elapsed < 0, 0.0), else_=elapsed), True
     columns: dict[str, tuple[sa.ColumnElement[Any], bool]] = {
         "name": (runs.c.name, False),
         "id": (runs.c.id, False),

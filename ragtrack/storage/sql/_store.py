@@ -273,9 +273,13 @@ class SqlStore(SqlCatalog, Store):
     def heartbeat(self, run_id: str, at: float | None = None) -> None:
         checked_lookup(run_id, "run_id")
         now = time.time()
-        # A heartbeat cannot come from the future: one stamped by a clock that is
-        # ahead would keep a killed run "running" for as long as it is ahead.
-        at = now if at is None else min(checked_time(at, "at"), now)
+        # Liveness is judged by this store's clock. A live-looking ``at`` (ahead,
+        # or within stale_after) is a client's clock saying "now": older SDKs
+        # sent their own clock, which read as crashed while alive when behind and
+        # kept a killed run "running" when ahead. Only an ``at`` older than that
+        # is a recorded past (a dead run copied between stores) and is kept.
+        if at is None or checked_time(at, "at") >= now - self.stale_after:
+            at = now
         with self._write() as conn:
             self._apply_run_updates(conn, run_id, {"heartbeat_at": at})
 
