@@ -48,6 +48,7 @@ from ragtrack.server.ui.views._runs_query import (
     TableQuery,
 )
 from ragtrack.storage import Store
+from ragtrack.storage._input import checked_lookup
 from ragtrack.storage._run_groups import MAX_GROUP_METRICS, group_key
 from ragtrack.storage.filter import (
     Comparison,
@@ -334,6 +335,7 @@ def _experiment(
 ) -> Experiment | None:
     if name is None:
         return None
+    checked_lookup(name, "experiment")  # a control character names nothing: 400, not 404
     for experiment in experiments:
         if experiment.name == name:
             return experiment
