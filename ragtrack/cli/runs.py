@@ -22,6 +22,7 @@ from ragtrack.cli._run_report import run_report
 from ragtrack.cli._state import CliState, pass_state
 from ragtrack.exceptions import NotFoundError
 from ragtrack.sdk.api import ApiRun
+from ragtrack.storage._input import MAX_COUNT
 from ragtrack.storage.filter import filter_warnings, parse_order_by
 
 #: Metric columns ``runs list`` picks on its own; ``--metric`` asks for more.
@@ -54,14 +55,14 @@ def runs_group() -> None:
 @click.option(
     "--limit",
     "-n",
-    type=click.IntRange(0, 2**63 - 1),
+    type=click.IntRange(0, MAX_COUNT),
     default=50,
     show_default=True,
     help="Show at most this many runs; 0 shows all.",
 )
 @click.option(
     "--offset",
-    type=click.IntRange(0, 2**63 - 1),
+    type=click.IntRange(0, MAX_COUNT),
     default=0,
     help="Skip this many runs first (paging).",
 )
