@@ -36,7 +36,12 @@ from ragtrack.storage.filter._lexer import MAX_FILTER_LENGTH
 from ragtrack.storage.filter._order import parse_order_text
 from ragtrack.storage.filter._params import param_key
 from ragtrack.storage.filter._parser import MAX_DEPTH, parse_filter_text
-from ragtrack.storage.filter._warnings import FilterWarning, filter_warnings, unknown_keys
+from ragtrack.storage.filter._warnings import (
+    FilterWarning,
+    filter_warnings,
+    replace_key,
+    unknown_keys,
+)
 
 __all__ = [
     "MAX_DEPTH",
@@ -60,6 +65,7 @@ __all__ = [
     "param_key",
     "parse_filter",
     "parse_order_by",
+    "replace_key",
     "unknown_keys",
 ]
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from ragtrack.entities import RunKeys
 from ragtrack.exceptions import ProjectNotFoundError
 from ragtrack.storage.filter._ast import And, Expr, Field, Not, Or
-from ragtrack.storage.filter._parser import parse_filter_text
+from ragtrack.storage.filter._parser import field_spans, parse_filter_text
 
 if TYPE_CHECKING:
     from ragtrack.storage._base import Store
@@ -129,3 +129,20 @@ def filter_warnings(store: Store, project: str | None, filter: str | None) -> li
         params.update(keys.params)
         metrics.update(keys.metrics)
     return unknown_keys(expr, RunKeys(tuple(sorted(params)), tuple(sorted(metrics))))
+
+
+def replace_key(filter: str, key: str, replacement: str) -> str:
+    """``filter`` with each field naming ``key`` (as a warning names it:
+    ``metrics.loss``) rewritten to name ``replacement``; the rest of the text,
+    aggregate suffixes included, stays as written.
+
+    Example:
+        >>> replace_key("metrics.loss_val < 1 or metrics.loss.min < 2", "metrics.loss",
+        ...             "metrics.loss_val")
+        'metrics.loss_val < 1 or metrics.loss_val.min < 2'
+    """
+    out = filter
+    for field, start, end in reversed(field_spans(filter)):
+        if str(Field(field.name, field.key)) == key:
+            out = out[:start] + replacement + out[end:]
+    return out

@@ -462,3 +462,24 @@ def test_each_number_column_shows_one_precision(ui_client: TestClient) -> None:
         assert len(decimals) == 1, (label, texts)
     assert all("." not in t for t in column(html, "chunker.size"))
     assert all(len(t.partition(".")[2]) == 4 for t in column(html, "recall@10") if t)
+
+
+def test_a_did_you_mean_link_rewrites_only_the_unknown_field(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'ragtrack.db'}")
+    try:
+        run = store.create_run(project="p")
+        store.set_summary(run.id, {"loss": 0.5})
+        # 'metrics.los' is unknown (did you mean metrics.loss?); 'metrics.loss'
+        # contains its text, which a plain text replace rewrote to 'metrics.losss'.
+        typed = "metrics.loss < 1 or metrics.los.min < 2 or metrics.`los` > 3"
+        with TestClient(create_app(store)) as client:
+            html = client.get(f"/projects/p/runs?filter={quote(typed)}").text
+        filters = {
+            parse_qs(urlsplit(h).query)["filter"][0]
+            for h in TableParser.hrefs(html)
+            if "filter=" in h
+        }
+        fixes = filters - {typed}  # every other link keeps the filter as typed
+        assert fixes == {"metrics.loss < 1 or metrics.loss.min < 2 or metrics.loss > 3"}, fixes
+    finally:
+        store.close()

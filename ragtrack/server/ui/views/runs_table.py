@@ -61,6 +61,7 @@ from ragtrack.storage.filter import (
     param_key,
     parse_filter,
     parse_order_by,
+    replace_key,
     unknown_keys,
 )
 from ragtrack.storage.rest import _wire
@@ -361,7 +362,7 @@ def _key_warnings(project: str, query: TableQuery, keys: RunKeys, links: Links) 
     for warning in unknown_keys(parse_filter(query.filter), keys, scope):
         fixes: list[tuple[str, str | None]] = []
         for suggestion in warning.suggestions:
-            fixed = query.filter.replace(warning.key, suggestion)
+            fixed = replace_key(query.filter, warning.key, suggestion)
             url = (
                 None
                 if fixed == query.filter
