@@ -23,7 +23,7 @@ from ragtrack.cli._state import CliState, pass_state
 from ragtrack.exceptions import NotFoundError
 from ragtrack.sdk.api import ApiRun
 from ragtrack.storage._input import MAX_COUNT
-from ragtrack.storage.filter import filter_warnings, parse_order_by
+from ragtrack.storage.filter import parse_order_by
 
 #: Metric columns ``runs list`` picks on its own; ``--metric`` asks for more.
 AUTO_METRIC_COLUMNS = 4
@@ -97,7 +97,7 @@ def list_runs(
     api = state.api()
     runs = api.runs(project, filter_text, order_by, limit or None, offset)
     # On stderr, so --json output stays one JSON document.
-    for warning in filter_warnings(api.store, project, filter_text):
+    for warning in api.store.filter_warnings(project, filter_text):
         click.echo(f"Warning: {warning.message}", err=True)
     if as_json:
         echo_json([run.to_dict() for run in runs])

@@ -37,15 +37,18 @@ from ragtrack.storage.filter._order import parse_order_text
 from ragtrack.storage.filter._params import param_key
 from ragtrack.storage.filter._parser import MAX_DEPTH, parse_filter_text
 from ragtrack.storage.filter._warnings import (
+    MAX_PROJECTS_READ,
     FilterWarning,
     filter_warnings,
     replace_key,
     unknown_keys,
+    warning_from_json,
 )
 
 __all__ = [
     "MAX_DEPTH",
     "MAX_FILTER_LENGTH",
+    "MAX_PROJECTS_READ",
     "Aggregate",
     "And",
     "CompareOp",
@@ -67,6 +70,7 @@ __all__ = [
     "parse_order_by",
     "replace_key",
     "unknown_keys",
+    "warning_from_json",
 ]
 
 

@@ -25,6 +25,9 @@ if TYPE_CHECKING:
 
 #: At most this many suggestions per unknown key.
 MAX_SUGGESTIONS = 3
+#: A search over every project reads the keys of at most this many projects
+#: for its warnings (one ``list_run_keys`` each); over more, it warns of nothing.
+MAX_PROJECTS_READ = 100
 
 
 @dataclass(frozen=True)
@@ -106,8 +109,10 @@ def filter_warnings(store: Store, project: str | None, filter: str | None) -> li
     """Warnings about ``filter`` over the runs of ``project`` (every project: None).
 
     Reads the keys only when the filter names a param or metric: one
-    ``list_run_keys`` per project searched. A filter that does not parse gives
-    no warning here; the search itself reports the error.
+    ``list_run_keys`` per project searched, and none over more than
+    :data:`MAX_PROJECTS_READ` projects (then no warning). A project deleted
+    meanwhile is skipped. A filter that does not parse gives no warning here;
+    the search itself reports the error.
     """
     if not filter or not filter.strip():
         return []
@@ -122,13 +127,24 @@ def filter_warnings(store: Store, project: str | None, filter: str | None) -> li
             return unknown_keys(expr, store.list_run_keys(project))
         except ProjectNotFoundError:
             return []  # the search answers for the project
+    projects = store.list_projects()
+    if len(projects) > MAX_PROJECTS_READ:
+        return []  # no key scan per project on every search; no warning beats a false one
     params: set[str] = set()
     metrics: set[str] = set()
-    for p in store.list_projects():
-        keys = store.list_run_keys(p.name)
+    for p in projects:
+        try:
+            keys = store.list_run_keys(p.name)
+        except ProjectNotFoundError:
+            continue  # deleted since it was listed: a warning never fails a search
         params.update(keys.params)
         metrics.update(keys.metrics)
     return unknown_keys(expr, RunKeys(tuple(sorted(params)), tuple(sorted(metrics))))
+
+
+def warning_from_json(data: dict[str, Any]) -> FilterWarning:
+    """The :class:`FilterWarning` of :meth:`FilterWarning.to_json`'s output."""
+    return FilterWarning(str(data["key"]), tuple(str(s) for s in data["suggestions"]), "")
 
 
 def replace_key(filter: str, key: str, replacement: str) -> str:

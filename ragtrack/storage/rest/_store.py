@@ -32,6 +32,7 @@ from ragtrack.exceptions import (
     ProjectNotFoundError,
     RunNotFoundError,
 )
+from ragtrack.storage import filter as run_filter
 from ragtrack.storage._base import Store
 from ragtrack.storage._input import checked_count, checked_tags
 from ragtrack.storage._keys import validate_key
@@ -289,6 +290,17 @@ class RestStore(Store):
         query = {"project": project, "filter": filter, "order_by": order_by}
         items = self._pages(f"{_API}/runs", "runs", query, limit=limit, offset=offset)
         return [_wire.run_from_json(r) for r in items]
+
+    def filter_warnings(
+        self, project: str | None = None, filter: str | None = None
+    ) -> list[run_filter.FilterWarning]:
+        if not filter or not filter.strip():
+            return []
+        # One request: the server reads the keys where they are (a first page of
+        # one run carries them), not one list_run_keys call per project from here.
+        query = {"project": project, "filter": filter, "limit": 1}
+        data = self._get(f"{_API}/runs", query)
+        return [run_filter.warning_from_json(w) for w in data.get("warnings") or ()]
 
     def count_runs(self, project: str | None = None, filter: str | None = None) -> int:
         data = self._get(f"{_API}/run-count", {"project": project, "filter": filter})
