@@ -42,6 +42,7 @@ from ragtrack.storage.filter._warnings import (
     filter_warnings,
     replace_key,
     unknown_keys,
+    unknown_param,
     warning_from_json,
 )
 
@@ -70,6 +71,7 @@ __all__ = [
     "parse_order_by",
     "replace_key",
     "unknown_keys",
+    "unknown_param",
     "warning_from_json",
 ]
 

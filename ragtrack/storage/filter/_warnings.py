@@ -43,6 +43,7 @@ class FilterWarning:
     key: str  # as written in the filter language: 'metrics.recal@10'
     suggestions: tuple[str, ...]
     scope: str  # ' of experiment "chunking"', or '' for every run searched
+    field: str = "filter"  # the request parameter that names the key
 
     code = "UNKNOWN_KEY"
 
@@ -57,7 +58,7 @@ class FilterWarning:
         return {
             "code": self.code,
             "message": self.message,
-            "field": "filter",
+            "field": self.field,
             "key": self.key,
             "suggestions": list(self.suggestions),
         }
@@ -144,7 +145,24 @@ def filter_warnings(store: Store, project: str | None, filter: str | None) -> li
 
 def warning_from_json(data: dict[str, Any]) -> FilterWarning:
     """The :class:`FilterWarning` of :meth:`FilterWarning.to_json`'s output."""
-    return FilterWarning(str(data["key"]), tuple(str(s) for s in data["suggestions"]), "")
+    suggestions = tuple(str(s) for s in data["suggestions"])
+    return FilterWarning(str(data["key"]), suggestions, "", str(data.get("field", "filter")))
+
+
+def unknown_param(
+    key: str, known: Sequence[str], scope: str = "", field: str = "group_by"
+) -> FilterWarning | None:
+    """The warning for a param ``key`` (not a filter: ``group_by``) that no run
+    has, with the nearest known keys, or ``None`` when some run has it.
+
+    Example:
+        >>> unknown_param("chunker.sise", ["chunker.size"]).message
+        'no run has params.chunker.sise; did you mean params.chunker.size?'
+    """
+    if key in known:
+        return None
+    suggestions = tuple(str(Field("params", k)) for k in _suggest(key, known))
+    return FilterWarning(str(Field("params", key)), suggestions, scope, field)
 
 
 def replace_key(filter: str, key: str, replacement: str) -> str:
