@@ -83,7 +83,7 @@ def test_non_finite_numbers_are_the_one_difference(
 ) -> None:
     delta = run_ids["delta"]  # logged acc = NaN, then Infinity
     raw = rest(f"/runs/{delta}")
-    with pytest.raises(ValueError, match="bare (NaN|Infinity) is not JSON"):
+    with pytest.raises(ValueError, match=r"bare (NaN|Infinity) is not JSON"):
         strict_loads(raw)  # the API's bare tokens: JSON.parse and jq refuse them
     api = lenient_loads(raw)
     assert api["summary"]["acc"] == math.inf
