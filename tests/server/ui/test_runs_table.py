@@ -465,7 +465,7 @@ def test_each_number_column_shows_one_precision(ui_client: TestClient) -> None:
 
 
 def test_a_did_you_mean_link_rewrites_only_the_unknown_field(tmp_path: Path) -> None:
-    store = open_store(f"sqlite:///{tmp_path / 'ragtrack.db'}")
+    store = open_store(dir=tmp_path)
     try:
         run = store.create_run(project="p")
         store.set_summary(run.id, {"loss": 0.5})
