@@ -22,7 +22,8 @@ from ragtrack.cli._run_report import run_report
 from ragtrack.cli._state import CliState, pass_state
 from ragtrack.exceptions import NotFoundError
 from ragtrack.sdk.api import ApiRun
-from ragtrack.storage.filter import filter_warnings, parse_order_by
+from ragtrack.storage._input import MAX_COUNT
+from ragtrack.storage.filter import parse_order_by
 
 #: Metric columns ``runs list`` picks on its own; ``--metric`` asks for more.
 AUTO_METRIC_COLUMNS = 4
@@ -54,14 +55,14 @@ def runs_group() -> None:
 @click.option(
     "--limit",
     "-n",
-    type=click.IntRange(0, 2**63 - 1),
+    type=click.IntRange(0, MAX_COUNT),
     default=50,
     show_default=True,
     help="Show at most this many runs; 0 shows all.",
 )
 @click.option(
     "--offset",
-    type=click.IntRange(0, 2**63 - 1),
+    type=click.IntRange(0, MAX_COUNT),
     default=0,
     help="Skip this many runs first (paging).",
 )
@@ -96,7 +97,7 @@ def list_runs(
     api = state.api()
     runs = api.runs(project, filter_text, order_by, limit or None, offset)
     # On stderr, so --json output stays one JSON document.
-    for warning in filter_warnings(api.store, project, filter_text):
+    for warning in api.store.filter_warnings(project, filter_text):
         click.echo(f"Warning: {warning.message}", err=True)
     if as_json:
         echo_json([run.to_dict() for run in runs])

@@ -76,16 +76,46 @@ class LimitedRequest(Request):
 
     async def json(self) -> Any:
         try:
-            return await super().json()
+            value = await super().json()
         except RecursionError:
             raise BodyError(too_deep()) from None
+        # Refused here, not when validating or storing meets Python's recursion
+        # limit: a RecursionError anywhere else is a bug (500), not the input's fault.
+        if nesting_depth(value) > MAX_BODY_DEPTH:
+            raise BodyError(too_deep())
+        return value
+
+
+#: The deepest nesting of lists and objects a JSON body may have.
+MAX_BODY_DEPTH = 100
+
+
+def nesting_depth(value: Any) -> int:
+    """How many lists and objects deep ``value`` goes, without recursing.
+
+    Example:
+        >>> nesting_depth({"a": [1, {"b": []}]}), nesting_depth(3)
+        (4, 0)
+    """
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = (
+            item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        )
+        if children is None:
+            continue
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def too_deep() -> InvalidArgumentError:
     """The error for a JSON body nested deeper than the server can follow."""
     return InvalidArgumentError(
-        "the request body is nested too deeply (hundreds of levels of lists or objects): "
-        "flatten it",
+        f"the request body is nested too deeply (more than {MAX_BODY_DEPTH} levels of lists "
+        f"or objects): flatten it",
         field="body",
     )
 

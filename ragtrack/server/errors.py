@@ -29,7 +29,7 @@ from starlette.routing import Match
 
 from ragtrack.exceptions import RagtrackError, SchemaVersionError, StoreUnavailableError
 from ragtrack.server._backend import schema_changed
-from ragtrack.server._requests import BodyError, too_deep
+from ragtrack.server._requests import BodyError
 from ragtrack.server._responses import error_response, ragtrack_error_response
 
 logger = logging.getLogger("ragtrack.server")
@@ -59,7 +59,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(sa.exc.DBAPIError, _database_error)
     app.add_exception_handler(sa.exc.TimeoutError, _database_error)
-    app.add_exception_handler(RecursionError, _too_deep)
     app.add_exception_handler(Exception, _unexpected)
 
 
@@ -164,13 +163,6 @@ def _allowed_methods(request: Request) -> list[str]:
         if match != Match.NONE:
             methods.update(getattr(route, "methods", None) or ())
     return sorted(methods)
-
-
-async def _too_deep(request: Request, exc: Exception) -> Response:
-    # Python's recursion limit, met while following a body nested hundreds of
-    # levels deep (validating, flattening or storing it): the input's fault.
-    logger.warning("request body too deeply nested: %s %s", request.method, request.url.path)
-    return ragtrack_error_response(too_deep())
 
 
 async def _unavailable(request: Request, exc: Exception) -> Response:

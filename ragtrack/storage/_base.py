@@ -294,6 +294,18 @@ class Store(abc.ABC):
             records = [r for r in records if r.experiment == experiment]
         return _run_groups.keys_of(records)
 
+    def filter_warnings(
+        self, project: str | None = None, filter: str | None = None
+    ) -> list[run_filter.FilterWarning]:
+        """A warning for each params/metrics key in ``filter`` that no run of
+        ``project`` (of any project: None) has, with the nearest known keys;
+        what ``GET /api/v1/runs`` returns as ``warnings``. Never raises for a
+        project deleted meanwhile; a filter that does not parse gives none.
+
+        This default reads the keys of the store; the REST client asks the server.
+        """
+        return run_filter.filter_warnings(self, project, filter)
+
     def aggregate_runs(
         self,
         project: str,

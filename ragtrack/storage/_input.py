@@ -43,6 +43,9 @@ MIN_TIME = 0.0
 MAX_TIME = 253402300799.0
 #: The largest magnitude a number may have to be stored as a float64.
 MAX_NUMBER = sys.float_info.max
+#: The largest count (a limit, an offset into runs or a log): a signed 64-bit
+#: integer, what PostgreSQL's LIMIT and OFFSET take.
+MAX_COUNT = 2**63 - 1
 
 _RUN_ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -147,6 +150,21 @@ def checked_summary_number(value: Any, field: str) -> float | None:
 
 
 # -- text ---------------------------------------------------------------------------------
+
+
+def checked_count(value: object, field: str) -> int:
+    """``value`` if it is an int from 0 to :data:`MAX_COUNT`, else
+    InvalidArgumentError naming ``field``.
+
+    Example:
+        >>> checked_count(300, "offset")
+        300
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_COUNT:
+        raise InvalidArgumentError(
+            f"{field} must be an int from 0 to 2**63-1, got {value!r}", field=field
+        )
+    return value
 
 
 def checked_str(value: object, field: str) -> str:

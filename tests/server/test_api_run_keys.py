@@ -91,3 +91,31 @@ def test_run_groups_errors(api: Any) -> None:
         status=404,
         code="PROJECT_NOT_FOUND",
     )
+
+
+def test_run_groups_refuse_a_malformed_group_by_and_warn_of_an_unknown_one(api: Any) -> None:
+    _runs(api)
+    path = f"{API}/projects/team%2Frag/run-groups"
+    for group_by, problem in [
+        ("-params.chunker.size", "has a direction"),
+        ("params.chunker.size desc", "has a direction"),
+        ("metrics.", "is not a param reference"),
+        ("metrics.recall@10", "is a metric"),
+    ]:
+        message = api.error(
+            "GET",
+            path,
+            params={"group_by": group_by},
+            status=400,
+            code="INVALID_ARGUMENT",
+            field="group_by",
+        )
+        assert problem in message, (group_by, message)
+    for group_by in ("params.chunker.sise", "chunker.sise"):
+        found = api.ok("GET", path, params={"group_by": group_by})
+        (warning,) = found["warnings"]
+        assert warning["code"] == "UNKNOWN_KEY" and warning["field"] == "group_by"
+        assert warning["message"] == (
+            "no run has params.chunker.sise; did you mean params.chunker.size?"
+        )
+    assert api.ok("GET", path, params={"group_by": "chunker.size"})["warnings"] == []

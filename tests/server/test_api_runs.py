@@ -6,6 +6,8 @@ import math
 import time
 from typing import Any
 
+import pytest
+
 API = "/api/v1"
 
 
@@ -342,3 +344,53 @@ def test_run_groups_take_a_param_as_the_filter_language_names_it(api: Any) -> No
         code="INVALID_ARGUMENT",
         field="group_by",
     )
+
+
+def test_a_project_deleted_while_warnings_are_read_does_not_fail_the_search(
+    store: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlalchemy as sa
+    from fastapi.testclient import TestClient
+
+    from ragtrack.server import create_app
+    from ragtrack.storage.sql._schema import projects as projects_table
+
+    store.create_run(project="kept", config={"x": 1})
+    gone = store.create_run(project="gone", config={"y": 1})
+    listed = store.list_projects
+
+    def listed_then_deleted() -> Any:
+        projects = listed()
+        # Another client deletes the project right after the listing.
+        store.delete_run(gone.id)
+        with store._engine.begin() as conn:
+            conn.execute(sa.delete(projects_table).where(projects_table.c.name == "gone"))
+        return projects
+
+    monkeypatch.setattr(store, "list_projects", listed_then_deleted)
+    with TestClient(create_app(store)) as client:
+        response = client.get(f"{API}/runs", params={"filter": "params.z = 1"})
+    assert response.status_code == 200, response.text
+    (warning,) = response.json()["warnings"]
+    assert warning["key"] == "params.z"
+    assert [r["project"] for r in response.json()["runs"]] == []
+
+
+def test_warnings_over_every_project_read_a_bounded_number_of_them(
+    store: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ragtrack.storage.filter import MAX_PROJECTS_READ
+
+    for i in range(MAX_PROJECTS_READ + 1):
+        store.create_project(f"p{i}")
+    reads: list[str] = []
+    read_keys = store.list_run_keys
+
+    def counted(project: str, experiment: str | None = None) -> Any:
+        reads.append(project)
+        return read_keys(project, experiment)
+
+    monkeypatch.setattr(store, "list_run_keys", counted)
+    assert store.filter_warnings(None, "params.z = 1") == []
+    assert reads == []
+    assert [w.key for w in store.filter_warnings("p0", "params.z = 1")] == ["params.z"]

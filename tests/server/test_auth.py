@@ -244,3 +244,46 @@ def test_the_sign_in_form_is_read_only_up_to_a_few_kilobytes(api: Any) -> None:
     streamed = api.call("POST", "/login", content=chunks(), headers=_FORM)
     api.check(streamed, status=413, code="PAYLOAD_TOO_LARGE", field="body")
     assert TOKEN_COOKIE not in streamed.cookies
+
+
+def test_sign_in_and_out_work_behind_a_proxy_that_rewrites_host(api: Any) -> None:
+    # nginx's default proxy_pass: the browser's page is https://tracker.example,
+    # the server sees Host: the upstream's name; the browser says same-origin.
+    proxied = {
+        "Host": "127.0.0.1:5000",
+        "Origin": "https://tracker.example",
+        "Sec-Fetch-Site": "same-origin",
+    }
+    form = {"Content-Type": _FORM["Content-Type"], **proxied}
+    signed_in = api.call(
+        "POST", "/login", content=f"token={TOKEN}&next=/", headers=form, follow_redirects=False
+    )
+    assert signed_in.status_code == 303, signed_in.text
+    assert TOKEN_COOKIE in signed_in.cookies
+    assert api.call("GET", "/index.json").status_code == 200
+    # X-Forwarded-Host is anyone's to send: it does not make a cross-site post same-origin.
+    forwarded = {"Origin": "https://evil.example", "X-Forwarded-Host": "evil.example"}
+    refused = api.call("POST", "/logout", headers=forwarded, follow_redirects=False)
+    api.check(refused, status=403, code="PERMISSION_DENIED")
+    out = api.call("POST", "/logout", headers=proxied, follow_redirects=False)
+    assert out.status_code == 303, out.text
+    assert api.call("GET", "/index.json").status_code == 401
+
+
+@pytest.mark.parametrize("site", ["same-site", "cross-site", "none"])
+def test_sec_fetch_site_other_than_same_origin_is_refused(api: Any, site: str) -> None:
+    signed_in = api.call(
+        "POST", "/login", content=f"token={TOKEN}&next=/", headers=_FORM, follow_redirects=False
+    )
+    assert signed_in.status_code == 303
+    # Origin names this host (a page on another port sends its own Origin, but
+    # the browser's Sec-Fetch-Site is what tells the ports apart).
+    headers = {**_OWN_PAGE, "Sec-Fetch-Site": site}
+    refused = api.call("POST", "/logout", headers=headers, follow_redirects=False)
+    api.check(refused, status=403, code="PERMISSION_DENIED")
+    form = {"Content-Type": _FORM["Content-Type"], **headers}
+    forged = api.call(
+        "POST", "/login", content=f"token={TOKEN}&next=/", headers=form, follow_redirects=False
+    )
+    api.check(forged, status=403, code="PERMISSION_DENIED")
+    assert api.call("GET", "/index.json").status_code == 200  # still signed in

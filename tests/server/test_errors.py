@@ -244,3 +244,42 @@ def test_deeply_nested_bodies_are_400(api: Any, store: Any, depth: int) -> None:
             message = api.check(response, status=400, code="INVALID_ARGUMENT", field="body")
             assert "nested too deeply" in message, (method, path, message)
     assert store.get_run(run.id).explicit_summary == {}
+
+
+def test_a_body_at_the_depth_limit_is_stored(api: Any, store: Any) -> None:
+    from ragtrack.server._requests import MAX_BODY_DEPTH
+
+    # The body object and "config" are two levels; the value fills the rest.
+    inner = MAX_BODY_DEPTH - 2
+    value = "[" * (inner - 1) + "{}" + "]" * (inner - 1)
+    response = api.call(
+        "POST",
+        f"{API}/runs",
+        content=f'{{"project": "p", "config": {{"a": {value}}}}}'.encode(),
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 201, response.text
+    deeper = api.call(
+        "POST",
+        f"{API}/runs",
+        content=f'{{"project": "p", "config": {{"a": [{value}]}}}}'.encode(),
+        headers={"content-type": "application/json"},
+    )
+    assert "nested too deeply" in api.check(deeper, status=400, code="INVALID_ARGUMENT")
+
+
+def test_a_recursion_error_in_the_server_is_a_500_not_the_bodys_fault(
+    store: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from fastapi.testclient import TestClient
+
+    def runaway(*args: Any, **kwargs: Any) -> Any:
+        raise RecursionError("maximum recursion depth exceeded")  # a bug, e.g. a cyclic walk
+
+    monkeypatch.setattr(store, "list_projects", runaway)
+    app = create_app(store, settings=ServerSettings())
+    with TestClient(app, raise_server_exceptions=False) as client, caplog.at_level(logging.ERROR):
+        response = client.get(f"{API}/projects")
+    assert response.status_code == 500, response.text
+    assert response.json()["error"]["code"] == "INTERNAL_ERROR"
+    assert "RecursionError" in caplog.text

@@ -9,6 +9,7 @@ from starlette.responses import Response
 
 from ragtrack.server.api._common import StoreDep, router, wire
 from ragtrack.server.api.schemas import LogsIn, LogsOut
+from ragtrack.storage._input import MAX_COUNT
 
 logs_router = router("logs")
 
@@ -31,7 +32,7 @@ def read_logs(
         int,
         Query(
             ge=0,
-            le=2**63 - 1,
+            le=MAX_COUNT,
             description="Skip this many characters (what a reader already has).",
         ),
     ] = 0,

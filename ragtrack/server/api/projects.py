@@ -17,7 +17,7 @@ from ragtrack.server.api.schemas import (
     RunGroupsOut,
     RunKeysOut,
 )
-from ragtrack.storage.filter import param_key
+from ragtrack.storage.filter import param_key, unknown_param
 from ragtrack.storage.rest import _wire
 
 projects_router = router("projects")
@@ -75,7 +75,14 @@ def aggregate_runs(
     """The matching runs grouped by the value of param ``group_by``, with count,
     mean, min and max of each metric per group, ordered by value (runs without
     the param last, as value ``null``)."""
-    if group_by.startswith(("params.", "metrics.")):  # the filter language's form too
-        group_by = param_key(group_by, store.list_run_keys(project).params)
+    known = store.list_run_keys(project).params if group_by else ()
+    group_by = param_key(group_by, known) if group_by else group_by
     groups = store.aggregate_runs(project, group_by, metric or [], filter)
-    return wire({"groups": [_wire.run_group_to_json(g) for g in groups]})
+    # A typo groups every run under null, silently: say that no run has the key.
+    warning = unknown_param(group_by, known)
+    return wire(
+        {
+            "groups": [_wire.run_group_to_json(g) for g in groups],
+            "warnings": [warning.to_json()] if warning else [],
+        }
+    )

@@ -27,7 +27,6 @@ from ragtrack.server.api.schemas import (
     SummaryPatch,
 )
 from ragtrack.storage.artifacts import ArtifactStore
-from ragtrack.storage.filter import filter_warnings
 from ragtrack.storage.rest import _wire
 
 runs_router = router("runs")
@@ -74,7 +73,7 @@ def search_runs(
     On the first page, ``warnings`` names each key in the filter that no run
     has, with the nearest known keys (a typo matches nothing, silently)."""
     runs = store.search_runs(project, filter, order_by, limit=page.limit + 1, offset=page.offset)
-    warnings = filter_warnings(store, project, filter) if page.offset == 0 else []
+    warnings = store.filter_warnings(project, filter) if page.offset == 0 else []
     return wire(
         {
             "runs": [_wire.run_to_json(r) for r in runs[: page.limit]],

@@ -259,7 +259,8 @@ class RunOut(BaseModel):
 
 
 class FilterWarningOut(BaseModel):
-    """A filter key no run has (``code`` UNKNOWN_KEY), with the nearest known keys."""
+    """A key no run has (``code`` UNKNOWN_KEY) in ``field`` (``filter``,
+    ``group_by``), with the nearest known keys."""
 
     code: str
     message: str
@@ -315,6 +316,7 @@ class RunGroupOut(BaseModel):
 
 class RunGroupsOut(BaseModel):
     groups: list[RunGroupOut]
+    warnings: list[FilterWarningOut] = []
 
 
 # -- logs and artifacts ----------------------------------------------------------------------

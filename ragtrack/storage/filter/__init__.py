@@ -36,11 +36,20 @@ from ragtrack.storage.filter._lexer import MAX_FILTER_LENGTH
 from ragtrack.storage.filter._order import parse_order_text
 from ragtrack.storage.filter._params import param_key
 from ragtrack.storage.filter._parser import MAX_DEPTH, parse_filter_text
-from ragtrack.storage.filter._warnings import FilterWarning, filter_warnings, unknown_keys
+from ragtrack.storage.filter._warnings import (
+    MAX_PROJECTS_READ,
+    FilterWarning,
+    filter_warnings,
+    replace_key,
+    unknown_keys,
+    unknown_param,
+    warning_from_json,
+)
 
 __all__ = [
     "MAX_DEPTH",
     "MAX_FILTER_LENGTH",
+    "MAX_PROJECTS_READ",
     "Aggregate",
     "And",
     "CompareOp",
@@ -60,7 +69,10 @@ __all__ = [
     "param_key",
     "parse_filter",
     "parse_order_by",
+    "replace_key",
     "unknown_keys",
+    "unknown_param",
+    "warning_from_json",
 ]
 
 

@@ -63,6 +63,9 @@ class FilterParser:
         self.tokens = tokenize(text)
         self.i = 0
         self.depth = 0
+        # Where each params/metrics field is written: (field, start, end), the
+        # text[start:end] being 'metrics.loss' of 'metrics.loss.min' (no aggregate).
+        self.spans: list[tuple[Field, int, int]] = []
 
     # -- cursor -------------------------------------------------------------------
 
@@ -178,6 +181,7 @@ class FilterParser:
                     if last.endswith(f".{suffix}"):
                         aggregate = suffix
                         pieces[-1] = (last[: -len(suffix) - 1], False)
+                        end -= len(suffix) + 1
                         break
         key = "".join(p for p, _ in pieces)
         problem = key_problem(key)
@@ -185,7 +189,9 @@ class FilterParser:
             self.fail(f"expected a key after '{name}.', e.g. {name}.lr", key_pos)
         if problem is not None:
             self.fail(f"invalid {name[:-1]} key {key!r}: {problem}", key_pos)
-        return Field(name, key, aggregate)
+        field = Field(name, key, aggregate)
+        self.spans.append((field, key_pos - len(name) - 1, end))
+        return field
 
     # -- conditions ---------------------------------------------------------------
 
@@ -300,3 +306,16 @@ class FilterParser:
 def parse_filter_text(text: str) -> Expr:
     """Parse a non-blank filter; see :func:`ragtrack.storage.filter.parse_filter`."""
     return FilterParser(text).parse_filter()
+
+
+def field_spans(text: str) -> list[tuple[Field, int, int]]:
+    """Each params/metrics field of the non-blank filter ``text`` with where it is
+    written: ``text[start:end]`` is the field without an aggregate suffix.
+
+    Example:
+        >>> [(str(f), s, e) for f, s, e in field_spans("metrics.loss.min < 1")]
+        [('metrics.loss.min', 0, 12)]
+    """
+    parser = FilterParser(text)
+    parser.parse_filter()
+    return parser.spans

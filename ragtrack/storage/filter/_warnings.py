@@ -18,13 +18,16 @@ from typing import TYPE_CHECKING, Any
 from ragtrack.entities import RunKeys
 from ragtrack.exceptions import ProjectNotFoundError
 from ragtrack.storage.filter._ast import And, Expr, Field, Not, Or
-from ragtrack.storage.filter._parser import parse_filter_text
+from ragtrack.storage.filter._parser import field_spans, parse_filter_text
 
 if TYPE_CHECKING:
     from ragtrack.storage._base import Store
 
 #: At most this many suggestions per unknown key.
 MAX_SUGGESTIONS = 3
+#: A search over every project reads the keys of at most this many projects
+#: for its warnings (one ``list_run_keys`` each); over more, it warns of nothing.
+MAX_PROJECTS_READ = 100
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,7 @@ class FilterWarning:
     key: str  # as written in the filter language: 'metrics.recal@10'
     suggestions: tuple[str, ...]
     scope: str  # ' of experiment "chunking"', or '' for every run searched
+    field: str = "filter"  # the request parameter that names the key
 
     code = "UNKNOWN_KEY"
 
@@ -54,7 +58,7 @@ class FilterWarning:
         return {
             "code": self.code,
             "message": self.message,
-            "field": "filter",
+            "field": self.field,
             "key": self.key,
             "suggestions": list(self.suggestions),
         }
@@ -106,8 +110,10 @@ def filter_warnings(store: Store, project: str | None, filter: str | None) -> li
     """Warnings about ``filter`` over the runs of ``project`` (every project: None).
 
     Reads the keys only when the filter names a param or metric: one
-    ``list_run_keys`` per project searched. A filter that does not parse gives
-    no warning here; the search itself reports the error.
+    ``list_run_keys`` per project searched, and none over more than
+    :data:`MAX_PROJECTS_READ` projects (then no warning). A project deleted
+    meanwhile is skipped. A filter that does not parse gives no warning here;
+    the search itself reports the error.
     """
     if not filter or not filter.strip():
         return []
@@ -122,10 +128,55 @@ def filter_warnings(store: Store, project: str | None, filter: str | None) -> li
             return unknown_keys(expr, store.list_run_keys(project))
         except ProjectNotFoundError:
             return []  # the search answers for the project
+    projects = store.list_projects()
+    if len(projects) > MAX_PROJECTS_READ:
+        return []  # no key scan per project on every search; no warning beats a false one
     params: set[str] = set()
     metrics: set[str] = set()
-    for p in store.list_projects():
-        keys = store.list_run_keys(p.name)
+    for p in projects:
+        try:
+            keys = store.list_run_keys(p.name)
+        except ProjectNotFoundError:
+            continue  # deleted since it was listed: a warning never fails a search
         params.update(keys.params)
         metrics.update(keys.metrics)
     return unknown_keys(expr, RunKeys(tuple(sorted(params)), tuple(sorted(metrics))))
+
+
+def warning_from_json(data: dict[str, Any]) -> FilterWarning:
+    """The :class:`FilterWarning` of :meth:`FilterWarning.to_json`'s output."""
+    suggestions = tuple(str(s) for s in data["suggestions"])
+    return FilterWarning(str(data["key"]), suggestions, "", str(data.get("field", "filter")))
+
+
+def unknown_param(
+    key: str, known: Sequence[str], scope: str = "", field: str = "group_by"
+) -> FilterWarning | None:
+    """The warning for a param ``key`` (not a filter: ``group_by``) that no run
+    has, with the nearest known keys, or ``None`` when some run has it.
+
+    Example:
+        >>> unknown_param("chunker.sise", ["chunker.size"]).message
+        'no run has params.chunker.sise; did you mean params.chunker.size?'
+    """
+    if key in known:
+        return None
+    suggestions = tuple(str(Field("params", k)) for k in _suggest(key, known))
+    return FilterWarning(str(Field("params", key)), suggestions, scope, field)
+
+
+def replace_key(filter: str, key: str, replacement: str) -> str:
+    """``filter`` with each field naming ``key`` (as a warning names it:
+    ``metrics.loss``) rewritten to name ``replacement``; the rest of the text,
+    aggregate suffixes included, stays as written.
+
+    Example:
+        >>> replace_key("metrics.loss_val < 1 or metrics.loss.min < 2", "metrics.loss",
+        ...             "metrics.loss_val")
+        'metrics.loss_val < 1 or metrics.loss_val.min < 2'
+    """
+    out = filter
+    for field, start, end in reversed(field_spans(filter)):
+        if str(Field(field.name, field.key)) == key:
+            out = out[:start] + replacement + out[end:]
+    return out

@@ -32,8 +32,9 @@ from ragtrack.exceptions import (
     ProjectNotFoundError,
     RunNotFoundError,
 )
+from ragtrack.storage import filter as run_filter
 from ragtrack.storage._base import Store
-from ragtrack.storage._input import checked_tags
+from ragtrack.storage._input import checked_count, checked_tags
 from ragtrack.storage._keys import validate_key
 from ragtrack.storage._params import to_plain
 from ragtrack.storage._run_groups import checked_group_args
@@ -279,8 +280,8 @@ class RestStore(Store):
         offset: int = 0,
     ) -> list[RunRecord]:
         if limit is not None:
-            _check_count(limit, "limit")
-        _check_count(offset, "offset")
+            checked_count(limit, "limit")
+        checked_count(offset, "offset")
         if limit == 0:
             return []
         if order_by is not None and not isinstance(order_by, str):
@@ -289,6 +290,17 @@ class RestStore(Store):
         query = {"project": project, "filter": filter, "order_by": order_by}
         items = self._pages(f"{_API}/runs", "runs", query, limit=limit, offset=offset)
         return [_wire.run_from_json(r) for r in items]
+
+    def filter_warnings(
+        self, project: str | None = None, filter: str | None = None
+    ) -> list[run_filter.FilterWarning]:
+        if not filter or not filter.strip():
+            return []
+        # One request: the server reads the keys where they are (a first page of
+        # one run carries them), not one list_run_keys call per project from here.
+        query = {"project": project, "filter": filter, "limit": 1}
+        data = self._get(f"{_API}/runs", query)
+        return [run_filter.warning_from_json(w) for w in data.get("warnings") or ()]
 
     def count_runs(self, project: str | None = None, filter: str | None = None) -> int:
         data = self._get(f"{_API}/run-count", {"project": project, "filter": filter})
@@ -352,11 +364,7 @@ class RestStore(Store):
         self._post(f"{_run_path(run_id)}/logs", body)
 
     def read_logs(self, run_id: str, stream: str | None = None, offset: int = 0) -> str:
-        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
-            raise InvalidArgumentError(
-                f"offset must be a non-negative int, got {offset!r}", field="offset"
-            )
-        query = {"stream": stream, "offset": offset or None}
+        query = {"stream": stream, "offset": checked_count(offset, "offset") or None}
         return str(self._get(f"{_run_path(run_id)}/logs", query)["text"])
 
     # -- requests ---------------------------------------------------------------------------
@@ -477,13 +485,6 @@ def _update_body(
     fields = {"name": name, "notes": notes, "ended_at": ended_at, "error": error}
     body.update((key, value) for key, value in fields.items() if value is not None)
     return body
-
-
-def _check_count(value: object, name: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
-        raise InvalidArgumentError(
-            f"{name} must be an int from 0 to 2**63-1, got {value!r}", field=name
-        )
 
 
 def _strings(values: Sequence[str], field: str) -> list[str]:

@@ -24,6 +24,7 @@ from ragtrack.storage._base import Store
 from ragtrack.storage._input import (
     captured_json,
     captured_text,
+    checked_count,
     checked_json,
     checked_lookup,
     checked_new_run_id,
@@ -326,8 +327,8 @@ class SqlStore(SqlCatalog, Store):
         offset: int = 0,
     ) -> list[RunRecord]:
         if limit is not None:
-            _check_count(limit, "limit")
-        _check_count(offset, "offset")
+            checked_count(limit, "limit")
+        checked_count(offset, "offset")
         _check_search_args(project, filter)
         stale_before = self._stale_before()
         query = search_query(
@@ -376,8 +377,8 @@ class SqlStore(SqlCatalog, Store):
         from ragtrack.storage.sql import _columns  # numpy: only for analysis code
 
         if limit is not None:
-            _check_count(limit, "limit")
-        _check_count(offset, "offset")
+            checked_count(limit, "limit")
+        checked_count(offset, "offset")
         expr = run_filter.parse_filter(filter or "")
         order = run_filter.parse_order_by(order_by)
         param_keys, metric_keys = self._column_keys(project, params, metrics)
@@ -575,7 +576,7 @@ class SqlStore(SqlCatalog, Store):
 
     def read_logs(self, run_id: str, stream: str | None = None, offset: int = 0) -> str:
         checked_lookup(run_id, "run_id")
-        _check_count(offset, "offset")
+        checked_count(offset, "offset")
         rows = run_logs.c.run_id == run_id
         if stream is not None:
             rows = sa.and_(rows, run_logs.c.stream == stream)
@@ -638,10 +639,3 @@ def _check_search_args(project: str | None, filter: str | None) -> None:
         checked_lookup(project, "project")
     if filter is not None:
         checked_text(filter, "filter")
-
-
-def _check_count(value: object, name: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
-        raise InvalidArgumentError(
-            f"{name} must be an int from 0 to 2**63-1, got {value!r}", field=name
-        )

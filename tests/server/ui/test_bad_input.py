@@ -129,3 +129,14 @@ def test_nothing_stored_changed(ui_store: Store) -> None:
     # Runs after the tests above (file order): the demo is as logged.
     assert ui_store.count_runs(DEMO) == 15
     assert [p.name for p in ui_store.list_projects()] == [DEMO]
+
+
+@pytest.mark.parametrize("path", [f"/projects/{DEMO}/runs", f"/projects/{DEMO}/importance"])
+@pytest.mark.parametrize("value", ["%00", "chunk%0Aing", "%1B"])
+def test_a_control_character_in_an_experiment_is_400_not_404(
+    ui_client: Any, path: str, value: str
+) -> None:
+    # The input rules: a control character can name nothing stored (not "no such experiment").
+    response = ui_client.get(f"{path}?experiment={value}")
+    assert response.status_code == 400, (path, value, response.status_code)
+    assert "control character" in response.text

@@ -462,3 +462,58 @@ def test_each_number_column_shows_one_precision(ui_client: TestClient) -> None:
         assert len(decimals) == 1, (label, texts)
     assert all("." not in t for t in column(html, "chunker.size"))
     assert all(len(t.partition(".")[2]) == 4 for t in column(html, "recall@10") if t)
+
+
+def test_a_did_you_mean_link_rewrites_only_the_unknown_field(tmp_path: Path) -> None:
+    store = open_store(dir=tmp_path)
+    try:
+        run = store.create_run(project="p")
+        store.set_summary(run.id, {"loss": 0.5})
+        # 'metrics.los' is unknown (did you mean metrics.loss?); 'metrics.loss'
+        # contains its text, which a plain text replace rewrote to 'metrics.losss'.
+        typed = "metrics.loss < 1 or metrics.los.min < 2 or metrics.`los` > 3"
+        with TestClient(create_app(store)) as client:
+            html = client.get(f"/projects/p/runs?filter={quote(typed)}").text
+        filters = {
+            parse_qs(urlsplit(h).query)["filter"][0]
+            for h in TableParser.hrefs(html)
+            if "filter=" in h
+        }
+        fixes = filters - {typed}  # every other link keeps the filter as typed
+        assert fixes == {"metrics.loss < 1 or metrics.loss.min < 2 or metrics.loss > 3"}, fixes
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize(
+    ("group_by", "problem"),
+    [
+        ("-params.chunker.size", "has a direction"),
+        ("params.chunker.size desc", "has a direction"),
+        ("metrics.", "is not a param reference"),
+        ("params.`chunker", "is not a param reference"),
+        ("metrics.recall@10", "is a metric"),
+    ],
+)
+def test_a_malformed_group_by_is_400_naming_the_problem(
+    ui_client: TestClient, group_by: str, problem: str
+) -> None:
+    data = get_json(ui_client, f"{RUNS}?group_by={quote(group_by)}", status=400)
+    assert data["error"]["field"] == "group_by"
+    assert problem in data["error"]["message"], data["error"]
+    assert data["groups"] is None
+
+
+@pytest.mark.parametrize("group_by", ["params.chunker.sise", "chunker.sise"])
+def test_a_group_by_key_no_run_has_warns_with_the_nearest(
+    ui_client: TestClient, group_by: str
+) -> None:
+    data = get_json(ui_client, f"{RUNS}?group_by={quote(group_by)}")
+    (warning,) = data["warnings"]
+    assert warning["field"] == "group_by" and warning["key"] == "params.chunker.sise"
+    assert warning["suggestions"] == ["params.chunker.size"]
+    html = ui_client.get(f"{RUNS}?group_by={quote(group_by)}").text
+    assert "No run has <code>params.chunker.sise</code>; did you mean" in html
+    fixes = [h for h in TableParser.hrefs(html) if "group_by=params.chunker.size" in h]
+    assert fixes, "the suggestion links to the table grouped by it"
+    assert get_json(ui_client, f"{RUNS}?group_by=chunker.size")["warnings"] == []

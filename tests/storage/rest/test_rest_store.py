@@ -167,3 +167,22 @@ def test_tokens(server: LiveServer, token_server_url: str) -> None:
     authorised = RestStore(url, token="s3cret")
     run = authorised.create_run(project="p")
     assert authorised.get_run(run.id).id == run.id
+
+
+def test_filter_warnings_are_one_request_whatever_the_number_of_projects(
+    store: RestStore, server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for i in range(5):
+        server.backend.create_run(project=f"p{i}", config={"chunker": {"size": 512}})
+    requests: list[str] = []
+    send = store._http.request
+
+    def counted(method: str, path: str, **kwargs: object) -> object:
+        requests.append(f"{method} {path}")
+        return send(method, path, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store._http, "request", counted)
+    (warning,) = store.filter_warnings(None, "params.chunker.sise = 512")
+    assert warning.message == "no run has params.chunker.sise; did you mean params.chunker.size?"
+    assert requests == ["GET /api/v1/runs"]  # not one list_run_keys per project
+    assert store.filter_warnings(None, "params.chunker.size = 512") == []

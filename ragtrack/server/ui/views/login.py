@@ -7,9 +7,8 @@ the header. On a server without a token both pages just lead home.
 
 Both posts are guarded as any form that changes who is signed in must be: the
 body is read only up to :data:`MAX_FORM_BYTES` (anyone may post here, before
-signing in), and only from this server's own pages (the ``Origin``, else
-``Referer``, names this host): ``SameSite=Strict`` keeps other *sites* out,
-but a page on another port of the same host is the same site.
+signing in), and only from this server's own pages: ``SameSite=Strict`` keeps
+other *sites* out, but a page on another port of the same host is the same site.
 """
 
 from __future__ import annotations
@@ -62,13 +61,23 @@ def login_form(request: Request) -> Response:
 
 
 def same_origin(request: Request) -> bool:
-    """Whether a form post comes from a page of this server: its ``Origin`` (or,
-    without one, its ``Referer``) names the host the request was sent to.
-    Browsers send ``Origin`` with every POST; a post with neither is refused.
+    """Whether a form post comes from a page of this server.
 
-    The scheme is not compared: behind a proxy that ends TLS the server sees
-    ``http`` while the page was ``https``.
+    The browser's ``Sec-Fetch-Site`` says so when sent (every current browser
+    does): only ``same-origin`` passes; ``same-site`` is a page on another port
+    of this host, ``cross-site`` one elsewhere. It holds behind a reverse proxy,
+    which passes the header on but may rewrite ``Host`` (nginx's default
+    ``proxy_pass`` sends the upstream's name).
+
+    Without it, the ``Origin`` (or, without one, the ``Referer``) must name the
+    host the request was sent to; a post with neither is refused. The scheme is
+    not compared: behind a proxy that ends TLS the server sees ``http`` while
+    the page was ``https``. ``X-Forwarded-Host`` is not consulted: the server
+    trusts no proxy header for its host, and any client can send one.
     """
+    site = request.headers.get("sec-fetch-site")
+    if site is not None:
+        return site.strip().lower() == "same-origin"
     source = request.headers.get("origin") or request.headers.get("referer")
     host = request.headers.get("host")
     if not source or not host or source == "null":
@@ -79,8 +88,9 @@ def same_origin(request: Request) -> bool:
 def _cross_site(action: str) -> Response:
     return ragtrack_error_response(
         PermissionDeniedError(
-            f"{action} is accepted only from this server's own pages (the request's Origin "
-            f"or Referer names another site, or neither was sent)"
+            f"{action} is accepted only from this server's own pages (the browser's "
+            f"Sec-Fetch-Site is not same-origin, or without it the request's Origin or "
+            f"Referer names another host, or neither was sent)"
         )
     )
 

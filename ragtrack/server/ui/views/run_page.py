@@ -39,6 +39,7 @@ from ragtrack.server.ui._pages import (
 )
 from ragtrack.server.ui.views import _run_metadata as md
 from ragtrack.storage import Store
+from ragtrack.storage._input import MAX_COUNT
 from ragtrack.storage.artifacts import ArtifactStore
 from ragtrack.storage.artifacts._base import ArtifactInfo
 from ragtrack.storage.rest import _wire
@@ -313,8 +314,9 @@ def run_logs(request: Request, run_id: str) -> Response:
     """Log text after ``offset`` characters: ``{text, offset, size, start, truncated}``.
 
     ``offset`` in the answer is where the next request continues (the log's
-    length). The first answer on a long log carries only its last
-    :data:`MAX_LOG_CHARS` characters (from a line start), with ``truncated``.
+    length, also when the request's offset was past the end). The first answer
+    on a long log carries only its last :data:`MAX_LOG_CHARS` characters (from a
+    line start), with ``truncated``.
     """
     stream = request.query_params.get("stream") or None
     if stream == "all":
@@ -323,11 +325,15 @@ def run_logs(request: Request, run_id: str) -> Response:
         raise InvalidArgumentError(
             f"stream must be stdout, stderr or all, got {stream!r}", field="stream"
         )
-    offset = query_int(request, "offset", 0, 0, 2**62)
+    offset = query_int(request, "offset", 0, 0, MAX_COUNT)
     store = store_of(request)
+    full_id = store.resolve_run_id(run_id)
     # Only what follows the page's offset leaves the store: a poll of a live
     # run's log reads what is new, not the whole log again.
-    text = store.read_logs(store.resolve_run_id(run_id), stream, offset)
+    text = store.read_logs(full_id, stream, offset)
+    if offset and not text and not store.read_logs(full_id, stream, offset - 1):
+        # Past the end (not just at it): answer the true size, where to continue.
+        offset = len(store.read_logs(full_id, stream))
     size = offset + len(text)
     skip = 0
     truncated = len(text) > MAX_LOG_CHARS

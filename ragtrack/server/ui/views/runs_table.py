@@ -48,6 +48,7 @@ from ragtrack.server.ui.views._runs_query import (
     TableQuery,
 )
 from ragtrack.storage import Store
+from ragtrack.storage._input import checked_lookup
 from ragtrack.storage._run_groups import MAX_GROUP_METRICS, group_key
 from ragtrack.storage.filter import (
     Comparison,
@@ -60,7 +61,9 @@ from ragtrack.storage.filter import (
     param_key,
     parse_filter,
     parse_order_by,
+    replace_key,
     unknown_keys,
+    unknown_param,
 )
 from ragtrack.storage.rest import _wire
 
@@ -296,6 +299,7 @@ def runs_table(request: Request, store: Store) -> RunsTableContext:
         try:
             group_param = param_key(query.group_by, keys.params)
             groups = _groups(store, project, query, group_param, where, columns, links)
+            warnings = [*warnings, *_group_warnings(project, query, group_param, keys, links)]
         except InvalidArgumentError as e:
             error = PageError.of(e, "group_by")
     goals = {m.name: m.goal for m in experiment.metrics} if experiment else {}
@@ -334,6 +338,7 @@ def _experiment(
 ) -> Experiment | None:
     if name is None:
         return None
+    checked_lookup(name, "experiment")  # a control character names nothing: 400, not 404
     for experiment in experiments:
         if experiment.name == name:
             return experiment
@@ -354,12 +359,12 @@ def _scoped_filter(user_filter: str, experiment: str | None) -> str | None:
 
 
 def _key_warnings(project: str, query: TableQuery, keys: RunKeys, links: Links) -> list[KeyWarning]:
-    scope = f" of experiment {query.experiment!r}" if query.experiment else ""
+    scope = _scope(query)
     out = []
     for warning in unknown_keys(parse_filter(query.filter), keys, scope):
         fixes: list[tuple[str, str | None]] = []
         for suggestion in warning.suggestions:
-            fixed = query.filter.replace(warning.key, suggestion)
+            fixed = replace_key(query.filter, warning.key, suggestion)
             url = (
                 None
                 if fixed == query.filter
@@ -368,6 +373,25 @@ def _key_warnings(project: str, query: TableQuery, keys: RunKeys, links: Links) 
             fixes.append((suggestion, url))
         out.append(KeyWarning(warning, fixes))
     return out
+
+
+def _scope(query: TableQuery) -> str:
+    return f" of experiment {query.experiment!r}" if query.experiment else ""
+
+
+def _group_warnings(
+    project: str, query: TableQuery, group_param: str, keys: RunKeys, links: Links
+) -> list[KeyWarning]:
+    """The warning when no run has the param grouped by (every run would sit
+    in one "(no value)" group), each suggestion a link grouping by it."""
+    scope = _scope(query)
+    warning = unknown_param(group_param, keys.params, scope)
+    if warning is None:
+        return []
+    fixes: list[tuple[str, str | None]] = [
+        (s, links.runs(project, **query.params(group_by=s, page=None))) for s in warning.suggestions
+    ]
+    return [KeyWarning(warning, fixes)]
 
 
 def _and(user_filter: str, condition: Expr) -> str:
