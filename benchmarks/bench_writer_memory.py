@@ -98,7 +98,7 @@ def scenario(mode: str, where: str, steps: int, spool: str) -> dict[str, float |
 
 def delivered_points(spool: str) -> int:
     """Deliver every journal under ``spool`` to a fresh store; the points it then holds."""
-    from ragtrack.storage import _spool
+    from ragtrack.storage import _spool, _spool_replay
     from ragtrack.storage.sql import SqlStore
 
     store = SqlStore("sqlite://")
@@ -106,7 +106,7 @@ def delivered_points(spool: str) -> int:
     for path in _spool.journal_paths(spool):
         journal = _spool.Journal.claim(path)
         assert journal is not None, f"{path} is still locked"
-        delivery = _spool.deliver(journal, store)
+        delivery = _spool_replay.deliver(journal, store)
         journal.close()
         if delivery.remaining or delivery.rejected:
             raise RuntimeError(f"{path}: {delivery}")

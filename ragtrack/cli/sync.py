@@ -18,9 +18,10 @@ import click
 from ragtrack.cli._errors import CommandFailed
 from ragtrack.cli._format import echo_json
 from ragtrack.entities import RunRecord
-from ragtrack.storage import Store, _spool, open_store
+from ragtrack.storage import Store, _spool, _spool_replay, open_store
 from ragtrack.storage._registry import resolve_location
 from ragtrack.storage._transfer import TransferReport, copy_runs
+from ragtrack.storage._write_errors import describe
 
 
 @click.command("sync")
@@ -212,10 +213,10 @@ def _deliver(journal: _spool.Journal, url: str, result: dict[str, Any]) -> None:
     try:
         target = open_target(url)
     except Exception as e:
-        result["status"], result["error"] = "unreachable", _spool.describe(e)
+        result["status"], result["error"] = "unreachable", describe(e)
         return
     with target:
-        delivery = _spool.deliver(journal, target)
+        delivery = _spool_replay.deliver(journal, target)
     result.update(
         status="unreachable" if delivery.remaining else "delivered",
         sent=delivery.sent,

@@ -48,7 +48,7 @@ import weakref
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ragtrack._threads import daemon_thread
 from ragtrack.entities import (
@@ -66,7 +66,8 @@ from ragtrack.exceptions import (
     StoreError,
     StoreUnavailableError,
 )
-from ragtrack.storage import _spool
+from ragtrack.storage import _spool, _spool_replay
+from ragtrack.storage import filter as run_filter
 from ragtrack.storage._base import Store
 from ragtrack.storage._input import checked_time
 from ragtrack.storage._keys import validate_key
@@ -85,6 +86,9 @@ from ragtrack.storage.artifacts._base import (
     stream_copy,
     upload_plan,
 )
+
+if TYPE_CHECKING:
+    import numpy as np
 
 logger = logging.getLogger("ragtrack")
 
@@ -189,7 +193,7 @@ class SpoolingStore(Store):
                 except RunNotFoundError:
                     self._gone.add(run_id)
                     raise
-            self._append(run_id, op, _spool.encode(op, **kwargs))
+            self._append(run_id, op, _spool_replay.encode(op, **kwargs))
             return False
 
     def _has_pending(self, run_id: str) -> bool:
@@ -257,7 +261,7 @@ class SpoolingStore(Store):
                 self._append(
                     run_id,
                     "put_artifact",
-                    _spool.encode(
+                    _spool_replay.encode(
                         "put_artifact", path=path, file=copy.name, size=size, sha256=sha256
                     ),
                 )
@@ -306,21 +310,19 @@ class SpoolingStore(Store):
                     self._state.notify_all()
                 continue
             if op.run_id in self._gone:
-                journal.remove(op.seq)
-                _spool.discard(op, journal.files_dir)
+                _spool_replay.drop(journal, op)
             else:
                 try:
-                    _spool.replay(self.inner, op, journal.files_dir)
+                    _spool_replay.replay(self.inner, op, journal.files_dir)
                 except Exception as e:
-                    outcome = _spool.triage(journal, op, e)
+                    outcome = _spool_replay.triage(journal, op, e)
                     if outcome is Outcome.RETRY:
                         logger.debug("ragtrack: replay to %s failed, retrying: %s", self.url, e)
                         back_off()
                         continue
                     if outcome is Outcome.GONE:
                         self._gone.add(op.run_id)
-                        journal.remove(op.seq)
-                        _spool.discard(op, journal.files_dir)
+                        _spool_replay.drop(journal, op)
                         warn_run_gone(op.run_id, self.url)
                     else:
                         kept = journal.bury(op, describe(e))
@@ -668,6 +670,26 @@ class SpoolingStore(Store):
 
     def read_logs(self, run_id: str, stream: str | None = None, offset: int = 0) -> str:
         return self.inner.read_logs(run_id, stream, offset)
+
+    def filter_warnings(
+        self, project: str | None = None, filter: str | None = None
+    ) -> list[run_filter.FilterWarning]:
+        return self.inner.filter_warnings(project, filter)
+
+    def search_columns(
+        self,
+        project: str,
+        filter: str | None = None,
+        order_by: str | Sequence[str] | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+        *,
+        params: Sequence[str] | None = None,
+        metrics: Sequence[str] | None = None,
+    ) -> dict[str, np.ndarray[Any, Any]]:
+        return self.inner.search_columns(
+            project, filter, order_by, limit, offset, params=params, metrics=metrics
+        )
 
 
 _instances: weakref.WeakSet[SpoolingStore] = weakref.WeakSet()

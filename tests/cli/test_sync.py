@@ -13,6 +13,7 @@ from click.testing import CliRunner, Result
 
 from ragtrack.cli import cli
 from ragtrack.storage import _spool, open_store
+from ragtrack.storage._spool_replay import encode
 from ragtrack.storage.sql import SqlStore
 
 
@@ -121,10 +122,12 @@ def test_a_journal_left_behind_is_sent_and_deleted(tmp_path: Path) -> None:
     with SqlStore(url) as server:
         run = server.create_run(project="p")
     journal = _spool.Journal.create(tmp_path / "spool", url)
-    journal.append(run.id, "set_tags", _spool.encode("set_tags", add=["synced"], remove=[]))
-    journal.append("gone", "set_tags", _spool.encode("set_tags", add=["x"], remove=[]))
+    journal.append(run.id, "set_tags", encode("set_tags", add=["synced"], remove=[]))
+    journal.append("gone", "set_tags", encode("set_tags", add=["x"], remove=[]))
     journal.append(
-        run.id, "append_logs", _spool.encode("append_logs", stream="stdin", text="?", batch_id="b")
+        run.id,
+        "append_logs",
+        encode("append_logs", stream="stdin", text="?", batch_id="b"),
     )
     journal.close()
     result = sync("--spool-dir", str(tmp_path / "spool"), "--json")

@@ -1,4 +1,5 @@
-"""The spool journal (storage/_spool.py): files, locking, payloads, replay outcomes."""
+"""The spool journal (storage/_spool.py) and its replay (storage/_spool_replay.py): files,
+locking, payloads, replay outcomes."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ from ragtrack.exceptions import (
     StoreError,
     StoreUnavailableError,
 )
-from ragtrack.storage import _spool
+from ragtrack.storage import _spool, _write_errors
+from ragtrack.storage._spool_replay import deliver, encode, replay
 from ragtrack.storage.sql import SqlStore
 from ragtrack.testing.store_contract import series
 
@@ -67,9 +69,9 @@ def _mtime(p: Path) -> float:
 
 
 def test_ops_come_back_in_order_and_go_once_removed(journal: _spool.Journal) -> None:
-    first = journal.append("r1", "set_tags", _spool.encode("set_tags", add=["a"], remove=[]))
-    second = journal.append("r2", "log_params", _spool.encode("log_params", config={"lr": 1}))
-    journal.append("r1", "set_tags", _spool.encode("set_tags", add=["b"], remove=[]))
+    first = journal.append("r1", "set_tags", encode("set_tags", add=["a"], remove=[]))
+    second = journal.append("r2", "log_params", encode("log_params", config={"lr": 1}))
+    journal.append("r1", "set_tags", encode("set_tags", add=["b"], remove=[]))
     assert second > first
     assert journal.pending_count() == 3
     assert journal.pending_by_run() == {"r1": 2, "r2": 1}
@@ -82,7 +84,7 @@ def test_ops_come_back_in_order_and_go_once_removed(journal: _spool.Journal) -> 
 
 def test_a_held_journal_cannot_be_claimed_until_closed(tmp_path: Path) -> None:
     journal = _spool.Journal.create(tmp_path, URL)
-    journal.append("r1", "set_tags", _spool.encode("set_tags", add=["a"], remove=[]))
+    journal.append("r1", "set_tags", encode("set_tags", add=["a"], remove=[]))
     assert _spool.Journal.claim(journal.path) is None  # flock: even from this process
     journal.close()
     assert journal.path.exists()  # a write is waiting: the file stays
@@ -99,7 +101,7 @@ def test_a_held_journal_cannot_be_claimed_until_closed(tmp_path: Path) -> None:
 
 def test_rejected_ops_move_to_dead_and_keep_the_file(tmp_path: Path) -> None:
     journal = _spool.Journal.create(tmp_path, URL)
-    journal.append("r1", "set_tags", _spool.encode("set_tags", add=["a"], remove=[]))
+    journal.append("r1", "set_tags", encode("set_tags", add=["a"], remove=[]))
     op = journal.first()
     assert op is not None
     journal.bury(op, "RUN_NOT_FOUND: no run with id 'r1'")
@@ -155,9 +157,9 @@ def test_every_op_replays_what_was_encoded() -> None:
         ),
     ]  # fmt: skip
     for seq, (op, kwargs) in enumerate(ops):
-        spooled = _spool.SpooledOp(seq, run_id, op, _spool.encode(op, **kwargs))
-        _spool.replay(store, spooled)
-        _spool.replay(store, spooled)  # every op may be applied twice
+        spooled = _spool.SpooledOp(seq, run_id, op, encode(op, **kwargs))
+        replay(store, spooled)
+        replay(store, spooled)  # every op may be applied twice
     run = store.get_run(run_id)
     assert (run.project, run.experiment, run.name, run.notes) == ("p", "e", "renamed", "hi")
     assert run.created_at == 1.7e9
@@ -174,31 +176,31 @@ def test_every_op_replays_what_was_encoded() -> None:
 
 def test_values_that_cannot_be_stored_are_refused_when_spooled() -> None:
     with pytest.raises(InvalidArgumentError):
-        _spool.encode("log_params", config={"f": object()})
+        encode("log_params", config={"f": object()})
 
 
 def test_an_unknown_op_is_a_client_error() -> None:
     with pytest.raises(InvalidArgumentError) as e:
-        _spool.replay(SqlStore("sqlite://"), _spool.SpooledOp(1, "r", "teleport", b"{}"))
-    assert _spool.outcome_of(e.value) is _spool.Outcome.REJECTED
+        replay(SqlStore("sqlite://"), _spool.SpooledOp(1, "r", "teleport", b"{}"))
+    assert _write_errors.outcome_of(e.value) is _write_errors.Outcome.REJECTED
 
 
 @pytest.mark.parametrize(
     ("error", "outcome"),
     [
-        (StoreUnavailableError("down"), _spool.Outcome.RETRY),
-        (StoreError("locked"), _spool.Outcome.RETRY),
-        (AuthenticationError("bad token"), _spool.Outcome.RETRY),
+        (StoreUnavailableError("down"), _write_errors.Outcome.RETRY),
+        (StoreError("locked"), _write_errors.Outcome.RETRY),
+        (AuthenticationError("bad token"), _write_errors.Outcome.RETRY),
         # A 500 with an error body: the server refused this write, later ones may pass.
-        (RagtrackError("internal"), _spool.Outcome.REJECTED),
-        (RunNotFoundError("gone"), _spool.Outcome.GONE),
-        (InvalidArgumentError("bad"), _spool.Outcome.REJECTED),
-        (AlreadyExistsError("dup"), _spool.Outcome.REJECTED),
-        (KeyError("bug"), _spool.Outcome.REJECTED),
+        (RagtrackError("internal"), _write_errors.Outcome.REJECTED),
+        (RunNotFoundError("gone"), _write_errors.Outcome.GONE),
+        (InvalidArgumentError("bad"), _write_errors.Outcome.REJECTED),
+        (AlreadyExistsError("dup"), _write_errors.Outcome.REJECTED),
+        (KeyError("bug"), _write_errors.Outcome.REJECTED),
     ],
 )
-def test_outcome_of_a_failed_replay(error: BaseException, outcome: _spool.Outcome) -> None:
-    assert _spool.outcome_of(error) is outcome
+def test_outcome_of_a_failed_replay(error: BaseException, outcome: _write_errors.Outcome) -> None:
+    assert _write_errors.outcome_of(error) is outcome
 
 
 def test_deliver_stops_where_the_target_stops_answering(journal: _spool.Journal) -> None:
@@ -207,11 +209,13 @@ def test_deliver_stops_where_the_target_stops_answering(journal: _spool.Journal)
     for step in range(3):
         batch = {"x": series([step], [float(step)])}
         journal.append(
-            run.id, "log_metrics", _spool.encode("log_metrics", batch=batch, batch_id=f"b{step}")
+            run.id,
+            "log_metrics",
+            encode("log_metrics", batch=batch, batch_id=f"b{step}"),
         )
-    journal.append("missing", "set_tags", _spool.encode("set_tags", add=["a"], remove=[]))
+    journal.append("missing", "set_tags", encode("set_tags", add=["a"], remove=[]))
     journal.append(run.id, "teleport", b"{}")
-    delivery = _spool.deliver(journal, store)
+    delivery = deliver(journal, store)
     # A run deleted from the target: its writes are dropped, not kept as rejected.
     assert (delivery.sent, delivery.rejected, delivery.dropped, delivery.remaining) == (3, 1, 1, 0)
     assert delivery.runs == {run.id, "missing"}
@@ -223,8 +227,8 @@ def test_deliver_stops_where_the_target_stops_answering(journal: _spool.Journal)
         def set_tags(self, *args: object, **kwargs: object) -> None:
             raise StoreUnavailableError("server down")
 
-    journal.append(run.id, "set_tags", _spool.encode("set_tags", add=["a"], remove=[]))
-    delivery = _spool.deliver(journal, Down("sqlite://"))
+    journal.append(run.id, "set_tags", encode("set_tags", add=["a"], remove=[]))
+    delivery = deliver(journal, Down("sqlite://"))
     assert (delivery.sent, delivery.remaining) == (0, 1)
     assert delivery.error == "STORE_UNAVAILABLE: server down"
     store.close()
@@ -236,7 +240,7 @@ def test_a_batch_replays_as_the_caller_logged_it() -> None:
     store = SqlStore("sqlite://")
     run = store.create_run(project="p")
     batch = {"x": series([-5, 0, 2**62], [math.nan, -math.inf, 1.5])}
-    payload = _spool.encode("log_metrics", batch=batch, batch_id="b1")
-    _spool.replay(store, _spool.SpooledOp(1, run.id, "log_metrics", payload))
+    payload = encode("log_metrics", batch=batch, batch_id="b1")
+    replay(store, _spool.SpooledOp(1, run.id, "log_metrics", payload))
     assert store.get_history(run.id, "x") == batch["x"]
     store.close()
