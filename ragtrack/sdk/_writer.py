@@ -134,12 +134,12 @@ class BackgroundWriter:
         )
         self._pending_bytes = 0
         self._room = threading.Condition()
-        self._logs: list[tuple[str, str, str]] = []  # (batch id, stream, text) not yet stored
+        # (batch id, stream, text) not yet stored
+        self._logs: collections.deque[tuple[str, str, str]] = collections.deque()
         self._last_heartbeat = time.time()
         #: The run was deleted from the store: everything is dropped from now on.
         self.gone = False
         self._trouble: str | None = None  # why the last flush could not store, if it could not
-        self._dropped_points = 0
         #: Records ``run.log`` may queue before it calls :meth:`make_room`.
         self.max_queued = RECORDS_BUDGET // 1024
         self.append = self._records.append  # the hot path: a bound C method
@@ -198,7 +198,6 @@ class BackgroundWriter:
             _, batch, size = self._pending.popleft()
             self._pending_bytes -= size
             dropped += sum(len(s) for s in batch.values())
-        self._dropped_points += dropped
         logger.warning(
             "ragtrack: run %s: %d metric points were dropped: %s cannot store them (%s) and "
             "they would hold more than %d MB of memory",
@@ -297,7 +296,7 @@ class BackgroundWriter:
                     self.store.append_logs, self.run_id, stream, text, batch_id=batch_id
                 ),
             )
-            self._logs.pop(0)
+            self._logs.popleft()
 
     def _beat(self) -> None:
         now = time.time()

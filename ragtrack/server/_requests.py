@@ -107,7 +107,8 @@ def nesting_depth(value: Any) -> int:
         if children is None:
             continue
         deepest = max(deepest, depth)
-        stack.extend((child, depth + 1) for child in children)
+        # Scalars are skipped here, not pushed: a batch body holds many of them.
+        stack.extend((c, depth + 1) for c in children if isinstance(c, (dict, list)))
     return deepest
 
 

@@ -97,11 +97,16 @@ def checked_time(value: object, field: str, what: str | None = None) -> float:
 
 def checked_times(stamps: np.ndarray[Any, Any], field: str, what: str | None = None) -> None:
     """Raise InvalidArgumentError naming ``field`` unless every time is in range."""
-    # One pass; NaN fails both comparisons.
-    inside = (stamps >= MIN_TIME) & (stamps <= MAX_TIME)
+    inside = _in_range(stamps)
     if not inside.all():
         bad = float(stamps[~inside][0])
         checked_time(bad, field, what)
+
+
+def _in_range(stamps: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    # One pass; NaN fails both comparisons.
+    inside: np.ndarray[Any, Any] = (stamps >= MIN_TIME) & (stamps <= MAX_TIME)
+    return inside
 
 
 @overload
@@ -124,7 +129,7 @@ def readable_time(value: float | None) -> float | None:
 
 def readable_times(stamps: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     """:func:`readable_time` of each time in an array (the array itself when all are)."""
-    if len(stamps) and not ((stamps >= MIN_TIME) & (stamps <= MAX_TIME)).all():
+    if len(stamps) and not _in_range(stamps).all():
         import numpy as np
 
         clipped: np.ndarray[Any, Any] = np.clip(

@@ -28,6 +28,7 @@ from ragtrack.storage._input import (
     checked_json,
     checked_lookup,
     checked_new_run_id,
+    checked_str,
     checked_tags,
     checked_text,
     checked_time,
@@ -550,11 +551,7 @@ class SqlStore(SqlCatalog, Store):
             raise InvalidArgumentError(
                 f"stream must be one of {_LOG_STREAMS}, got {stream!r}", field="stream"
             )
-        if not isinstance(text, str):
-            raise InvalidArgumentError(
-                f"text must be a str, got {type(text).__name__}", field="text"
-            )
-        if not text:
+        if not checked_str(text, "text"):
             return
         text = captured_text(text)
         with self._write() as conn:
