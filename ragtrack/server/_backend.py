@@ -64,7 +64,7 @@ def schema_revision(store: Store) -> str | None:
     return current_revision(engine)
 
 
-def checked_schema_revision(store: Store, location: str = "") -> str | None:
+def checked_schema_revision(store: Store) -> str | None:
     """:func:`schema_revision`, raising :class:`SchemaVersionError` when it is not
     the revision this ragtrack needs: the schema changed under a running server
     (another process migrated the database, or dropped it)."""
@@ -76,16 +76,15 @@ def checked_schema_revision(store: Store, location: str = "") -> str | None:
     found = (
         f"the database is at schema revision {revision!r}"
         if revision
-        else ("the database has no ragtrack schema")
+        else "the database has no ragtrack schema"
     )
     if revision is not None and revision not in known_revisions():
-        newer = (
+        raise SchemaVersionError(
             f"{found}, which this server's ragtrack does not know (it needs "
             f"{SCHEMA_REVISION!r}): a newer ragtrack migrated it; upgrade this server "
             f"(`pip install -U ragtrack`) and restart it"
         )
-        raise SchemaVersionError(newer)
-    raise SchemaVersionError(schema_changed(found, location))
+    raise SchemaVersionError(schema_changed(found))
 
 
 def schema_changed(found: str, location: str = "") -> str:

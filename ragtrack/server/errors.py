@@ -49,7 +49,7 @@ _UNAVAILABLE = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutEr
 
 # PostgreSQL's undefined_table and undefined_column, and SQLite's messages for them.
 _MISSING_SQLSTATES = frozenset({"42P01", "42703"})
-_MISSING_SQLITE = ("no such table", "no such column", "table ")
+_MISSING_SQLITE = ("no such table", "no such column")
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -128,9 +128,10 @@ def schema_problem(exc: BaseException) -> str | None:
     first_line = str(orig).strip().splitlines()[0] if str(orig).strip() else ""
     if getattr(orig, "sqlstate", None) in _MISSING_SQLSTATES:
         return first_line
-    if isinstance(exc, sa.exc.OperationalError) and first_line.startswith(_MISSING_SQLITE):
-        if first_line.startswith("table ") and "has no column" not in first_line:
-            return None
+    if isinstance(exc, sa.exc.OperationalError) and (
+        first_line.startswith(_MISSING_SQLITE)
+        or (first_line.startswith("table ") and "has no column" in first_line)
+    ):
         return first_line
     return None
 
