@@ -11,6 +11,7 @@ key with words of both kinds) has no direction: nothing is marked for it.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from ragtrack.entities import MetricGoal
 
@@ -81,3 +82,15 @@ def inferred_goal(key: str) -> MetricGoal | None:
     if lower == higher:  # neither, or both ('loss_score'): no guess
         return None
     return MetricGoal.MIN if lower else MetricGoal.MAX
+
+
+def goal_of(key: str, goals: Mapping[str, MetricGoal]) -> tuple[MetricGoal | None, bool]:
+    """The goal of metric ``key``: the experiment's (``goals``), else the one its
+    name suggests; and whether it was inferred from the name.
+
+    Example:
+        >>> goal_of("loss", {}), goal_of("loss", {"loss": MetricGoal.MAX})
+        ((<MetricGoal.MIN: 'min'>, True), (<MetricGoal.MAX: 'max'>, False))
+    """
+    goal = goals.get(key)
+    return (inferred_goal(key), True) if goal is None else (goal, False)

@@ -16,7 +16,6 @@ from ragtrack.server import create_app
 from ragtrack.server.ui.views.compare import (
     MAX_RUNS,
     default_max_points,
-    run_colour,
     run_style,
 )
 from ragtrack.server.ui.views.importance import default_metric
@@ -140,7 +139,7 @@ def test_series_endpoint_returns_every_runs_series_downsampled(
     body = ui_client.get(f"/compare/series.json?runs={ids}&key=train/loss&max_points=50").json()
     assert body["key"] == "train/loss" and body["max_points"] == 50
     assert [r["id"] for r in body["runs"]] == [r.id for r in best_and_other_size]
-    assert [r["colour"] for r in body["runs"]] == [run_colour(0), run_colour(1)]
+    assert [r["colour"] for r in body["runs"]] == [run_style(0).colour, run_style(1).colour]
     for run in body["runs"]:
         chart = run["chart"]
         assert chart["n_points"] == 300 and chart["downsampled"]
@@ -235,7 +234,7 @@ def test_run_styles_are_fixed_and_distinct_for_every_run_compare_takes() -> None
     assert len({(s.colour, s.symbol) for s in styles}) == MAX_RUNS
     assert len({s.colour for s in styles}) == 10
     assert all(c.startswith("#") and len(c) == 7 for c in (s.colour for s in styles))
-    assert run_style(3) == run_style(3) and run_colour(13) == run_style(13).colour
+    assert run_style(3) == run_style(3)
 
 
 @pytest.fixture

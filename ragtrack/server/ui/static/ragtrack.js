@@ -157,6 +157,6 @@
   }
 
   window.ragtrack = { toast, getJSON, sendJSON, parseWire, formatNumber, formatTime,
-    formatDuration, escapeHTML, debounce, csvCell, downloadText, downloadCSV, safeFileName, tableRows, plot,
+    formatDuration, escapeHTML, debounce, downloadText, downloadCSV, safeFileName, tableRows, plot,
     whenVisible, setQuery };
 })();

@@ -18,6 +18,7 @@ differing param by key.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -35,7 +36,7 @@ from ragtrack.analysis.comparison import (
     param_table,
     scatter,
 )
-from ragtrack.analysis.metric_goals import inferred_goal
+from ragtrack.analysis.metric_goals import goal_of
 from ragtrack.entities import Experiment, MetricGoal, RunRecord
 from ragtrack.entities.values import finite_number
 from ragtrack.exceptions import (
@@ -87,11 +88,6 @@ def run_style(index: int) -> RunStyle:
     """See :class:`RunStyle`; past 50 runs the styles repeat."""
     round_ = index // len(PALETTE) % len(DASHES)
     return RunStyle(PALETTE[index % len(PALETTE)], DASHES[round_], SYMBOLS[round_])
-
-
-def run_colour(index: int) -> str:
-    """The colour of the ``index``-th compared run (see :func:`run_style`)."""
-    return run_style(index).colour
 
 
 def compared_runs(request: Request, store: Store) -> list[RunRecord]:
@@ -204,11 +200,12 @@ class CompareContext:
 
     wide_after: int = WIDE_AFTER
 
-    @property
+    @functools.cached_property
     def styles(self) -> list[RunStyle]:
+        # Cached: the template reads colours once per run of each table.
         return [run_style(i) for i in range(len(self.runs))]
 
-    @property
+    @functools.cached_property
     def colours(self) -> list[str]:
         return [s.colour for s in self.styles]
 
@@ -348,10 +345,7 @@ def _summary_rows(runs: Sequence[RunRecord], goals: dict[str, MetricGoal]) -> li
     for key in keys:
         values = [run.summary.get(key) for run in runs]
         numbers = [(i, n) for i, v in enumerate(values) if (n := finite_number(v)) is not None]
-        goal = goals.get(key)
-        inferred = goal is None
-        if goal is None:
-            goal = inferred_goal(key)
+        goal, inferred = goal_of(key, goals)
         marked: list[int] = []
         # Nothing to point out without a direction, when fewer than two runs have a
         # number, or when all tie.
